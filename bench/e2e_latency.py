@@ -1,0 +1,406 @@
+"""End-to-end latency and throughput: real `kitgate serve` + real `kitgate worker` processes over loopback.
+
+    .venv/bin/python bench/e2e_latency.py [--jobs 500] [--policy trusted] [--concurrency 16]
+
+Latency: one client submits a trivial job with wait_s and measures until the finished job is in its
+hands (submit -> claim -> execute -> report -> wake-up -> response), sequentially, with 1 worker.
+Throughput: `concurrency` client threads submit-and-wait in a loop against 1 and then 4 workers.
+The controller's own timestamps split each job into queue wait, worker time and HTTP/wake-up overhead,
+and CPU time read from /proc before and after each run (controller, workers with their children, the
+client) says what each process costs per job, apart from the time spent waiting for a CPU or a disk.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+BIN = Path(sys.executable).parent
+KITGATE = str(BIN / "kitgate")
+TRIVIAL = "x = 1\n"
+RATES = {k: "10000000/minute" for k in ("KITGATE_RATE_SUBMIT", "KITGATE_RATE_READ", "KITGATE_RATE_WORKER")}
+
+
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+
+
+def _stat(pid: int) -> tuple[int, float] | None:
+    """(parent pid, CPU seconds incl. reaped children) of one process, from /proc/<pid>/stat."""
+    try:
+        raw = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    fields = raw[raw.rindex(")") + 2:].split()  # the command name may contain spaces
+    ticks = sum(int(v) for v in fields[11:15])  # utime, stime, cutime, cstime
+    return int(fields[1]), ticks / CLK_TCK
+
+
+def tree_cpu(root: int) -> float:
+    """CPU seconds of a process and its live descendants (a worker's fork server counts as the worker)."""
+    parents: dict[int, int] = {}
+    cpu: dict[int, float] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            st = _stat(int(entry))
+            if st is not None:
+                parents[int(entry)], cpu[int(entry)] = st
+    total, frontier = 0.0, {root}
+    while frontier:
+        total += sum(cpu.get(p, 0.0) for p in frontier)
+        frontier = {c for c, parent in parents.items() if parent in frontier}
+    return total
+
+
+def python_speed() -> float:
+    """ns per iteration of a plain Python loop: compares this machine's per-core speed with others'."""
+    best = float("inf")
+    for _ in range(3):
+        t0 = time.process_time()
+        total = 0
+        for i in range(2_000_000):
+            total += i
+        best = min(best, time.process_time() - t0)
+    return best / 2_000_000 * 1e9
+
+
+def machine_busy() -> tuple[float, float]:
+    """(busy, total) CPU seconds of the whole machine so far, from /proc/stat (all cores)."""
+    fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = fields[3] + (fields[4] if len(fields) > 4 else 0)  # idle + iowait
+    total = sum(fields[:8])  # user nice system idle iowait irq softirq steal (guest is inside user)
+    return (total - idle) / CLK_TCK, total / CLK_TCK
+
+
+class CpuMeter:
+    """CPU seconds spent per job by the client (this process), the controller and the workers in one run."""
+
+    def __init__(self, controller: int, workers: list[int]) -> None:
+        self.controller, self.workers = controller, workers
+        self.start = self._sample()
+
+    def _sample(self) -> tuple[float, ...]:
+        t = os.times()
+        return (time.perf_counter(), t.user + t.system, tree_cpu(self.controller),
+                sum(tree_cpu(w) for w in self.workers), *machine_busy())
+
+    def per_job(self, jobs: int) -> dict[str, float]:
+        end = self._sample()
+        wall, client, ctl, workers, busy, total = (b - a for a, b in zip(self.start, end, strict=True))
+        ours = client + ctl + workers
+        return {"wall": wall / jobs, "client": client / jobs, "controller": ctl / jobs, "workers": workers / jobs,
+                "total": ours / jobs, "machine": busy / total if total else 0.0,
+                "others": max(0.0, busy - ours) / wall if wall else 0.0}
+
+
+def env(extra: dict[str, str] | None = None) -> dict[str, str]:
+    out = {k: v for k, v in os.environ.items() if not k.startswith("KITGATE_")}
+    out.update(RATES, KITGATE_LOG_LEVEL="warning", **(extra or {}))
+    return out
+
+
+def bench_policy_dir(work: Path) -> Path:
+    """The shipped policies plus `bench-trusted`: `trusted` without the approval gate (in-process mode)."""
+    from kitgate.sandbox.policy import list_policies
+
+    out = work / "policies"
+    out.mkdir()
+    for p in list_policies():
+        (out / f"{p.name}.toml").write_text(p.source)
+        if p.name == "trusted":
+            text = p.source.replace('name = "trusted"', 'name = "bench-trusted"')
+            text = text.replace("requires_approval = true", "requires_approval = false")
+            (out / "bench-trusted.toml").write_text(text)
+    return out
+
+
+class Controller:
+    def __init__(self, work: Path) -> None:
+        self.work = work
+        self.policy_dir = bench_policy_dir(work)
+        self.data_dir = work / "data"
+        port_file = work / "port"
+        self.log = open(work / "controller.log", "wb")  # noqa: SIM115
+        self.proc = subprocess.Popen(
+            [KITGATE, "serve", "--port", "0", "--port-file", str(port_file), "--data-dir", str(self.data_dir)],
+            stdout=self.log, stderr=self.log, env=env({"KITGATE_POLICY_DIR": str(self.policy_dir)}),
+        )
+        deadline = time.monotonic() + 60
+        while not (port_file.exists() and port_file.read_text().strip()):
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                raise SystemExit(f"controller failed to start; see {work / 'controller.log'}")
+            time.sleep(0.05)
+        self.url = f"http://127.0.0.1:{int(port_file.read_text())}"
+        httpx.get(f"{self.url}/readyz", timeout=30).raise_for_status()
+        self.admin = (self.data_dir / "admin.token").read_text().strip()
+
+    def mint(self, *scopes: str) -> str:
+        args = [KITGATE, "token", "create", "--data-dir", str(self.data_dir)]
+        for s in scopes:
+            args += ["--scope", s]
+        return subprocess.run(args, capture_output=True, text=True, check=True, env=env()).stdout.split()[-1]
+
+    def stop(self) -> None:
+        self.proc.send_signal(signal.SIGTERM)
+        self.proc.wait(20)
+        self.log.close()
+
+
+INLINE_WORKER = r"""
+import http.client, json, sys, time
+from pxr import Usd
+from kitgate.sandbox.compiler import compile_source
+from kitgate.sandbox.policy import load_policy
+from kitgate.sandbox.runtime import run_guarded
+
+host, port, token, worker_id, policy_dir = sys.argv[1:6]
+conn = http.client.HTTPConnection(host, int(port), timeout=60)
+headers = {"Authorization": "Bearer " + token, "Content-Type": "application/json"}
+stage = Usd.Stage.CreateInMemory()
+policies = {}
+while True:
+    conn.request("POST", "/v1/workers/claim?wait_s=20", json.dumps({"worker_id": worker_id}), headers)
+    resp = conn.getresponse()
+    body = resp.read()
+    if resp.status == 204:
+        continue
+    if resp.status != 200:
+        raise SystemExit("claim failed: HTTP %d %s" % (resp.status, body[:300]))
+    claim = json.loads(body)
+    started = time.time()
+    if claim["policy"] not in policies:
+        policies[claim["policy"]] = load_policy(claim["policy"], policy_dir)
+    policy = policies[claim["policy"]]
+    report = run_guarded(compile_source(claim["code"], policy), policy, stage)
+    result = {"status": report.status, "worker_id": worker_id, "claim_id": claim["claim_id"],
+              "timings": {"started_at": started, "run_ms": report.run_ms}}
+    conn.request("POST", "/v1/jobs/%s/result" % claim["job_id"], json.dumps(result), headers)
+    conn.getresponse().read()
+"""
+
+
+def start_inline_workers(ctl: Controller, n: int, token: str, tag: str) -> list[subprocess.Popen[bytes]]:
+    """Fallback without `kitgate worker`: claim -> run_guarded in-process -> report (no envelope check)."""
+    host, port = ctl.url.removeprefix("http://").split(":")
+    return [
+        subprocess.Popen([sys.executable, "-c", INLINE_WORKER, host, port, token, f"inline-{tag}-{i}",
+                          str(ctl.policy_dir)], env=env())
+        for i in range(n)
+    ]
+
+
+def start_workers(ctl: Controller, n: int, token_file: Path, tag: str) -> list[subprocess.Popen[bytes]]:
+    procs = []
+    for i in range(n):
+        stage = ctl.work / f"stage-{tag}-{i}.usda"
+        log = open(ctl.work / f"worker-{tag}-{i}.log", "wb")  # noqa: SIM115
+        procs.append(subprocess.Popen(
+            [KITGATE, "worker", "--controller", ctl.url, "--token-file", str(token_file), "--stage", str(stage),
+             "--state-dir", str(ctl.work / f"state-{tag}-{i}"), "--worker-id", f"bench-{tag}-{i}",
+             "--policy-dir", str(ctl.policy_dir), "--poll-wait", "20", "--log-level", "warning"],
+            stdout=log, stderr=log, env=env(),
+        ))
+    return procs
+
+
+def stop_workers(procs: list[subprocess.Popen[bytes]]) -> None:
+    for p in procs:
+        p.send_signal(signal.SIGTERM)
+    for p in procs:
+        try:
+            p.wait(20)
+        except subprocess.TimeoutExpired:
+            p.kill()
+
+
+class LeanClient:
+    """Submit-and-wait over one keep-alive stdlib connection.
+
+    Why not httpx (what `kitgate.client` uses): it costs ~1.5-2.5 ms CPU per request on this VM, as much
+    as the controller's whole share of a job, and this process is the load generator, not the thing
+    measured. Its CPU is still counted (column `client`).
+    """
+
+    def __init__(self, url: str, token: str) -> None:
+        host, port = url.removeprefix("http://").split(":")
+        self.conn = http.client.HTTPConnection(host, int(port), timeout=90)
+        self.headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+
+    def submit_wait(self, policy: str) -> tuple[float, dict[str, Any]]:
+        payload = json.dumps({"code": TRIVIAL, "policy": policy, "wait_s": 60})
+        t0 = time.perf_counter()
+        self.conn.request("POST", "/v1/jobs", payload, self.headers)
+        resp = self.conn.getresponse()
+        raw = resp.read()
+        elapsed = time.perf_counter() - t0
+        body = json.loads(raw)
+        if resp.status != 200 or body.get("status") != "succeeded":
+            raise SystemExit(f"job did not succeed: {resp.status} {str(body)[:400]}")
+        return elapsed, body
+
+    def close(self) -> None:
+        self.conn.close()
+
+
+def pct(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
+
+
+def latency_run(ctl: Controller, token: str, policy: str, jobs: int, workers: list[int]) -> dict[str, Any]:
+    lat, queue, worker, server, to_start, start_to_stored, run = [], [], [], [], [], [], []
+    c = LeanClient(ctl.url, token)
+    try:
+        for _ in range(20):  # warm-up: fork server, caches, connections
+            c.submit_wait(policy)
+        meter = CpuMeter(ctl.proc.pid, workers)
+        for _ in range(jobs):
+            elapsed, job = c.submit_wait(policy)
+            lat.append(elapsed)
+            queue.append(job["claimed_at"] - job["queued_at"])
+            worker.append(job["finished_at"] - job["claimed_at"])
+            server.append(job["finished_at"] - job["created_at"])
+            timings = (job.get("result") or {}).get("timings") or {}
+            if job.get("started_at"):
+                to_start.append(job["started_at"] - job["claimed_at"])
+                start_to_stored.append(job["finished_at"] - job["started_at"])
+            run.append((timings.get("run_ms") or 0.0) / 1000 + (timings.get("compile_ms") or 0.0) / 1000)
+        cpu = meter.per_job(jobs)
+    finally:
+        c.close()
+    return {
+        "p50": pct(lat, 50), "p90": pct(lat, 90), "p99": pct(lat, 99), "mean": statistics.fmean(lat),
+        "queue": statistics.median(queue), "worker": statistics.median(worker), "server": statistics.median(server),
+        "to_start": statistics.median(to_start or [0.0]),
+        "start_to_stored": statistics.median(start_to_stored or [0.0]),
+        "run": statistics.median(run), "cpu": cpu,
+    }
+
+
+def throughput_run(
+    ctl: Controller, token: str, policy: str, jobs: int, concurrency: int, workers: list[int]
+) -> dict[str, Any]:
+    remaining = [jobs]
+    lock = threading.Lock()
+    errors: list[BaseException] = []
+    lat: list[float] = []
+
+    def loop() -> None:
+        c = LeanClient(ctl.url, token)
+        try:
+            while True:
+                with lock:
+                    if remaining[0] <= 0:
+                        return
+                    remaining[0] -= 1
+                try:
+                    elapsed, _job = c.submit_wait(policy)
+                    lat.append(elapsed)
+                except BaseException as exc:  # noqa: BLE001 - reported below
+                    errors.append(exc)
+                    return
+        finally:
+            c.close()
+
+    threads = [threading.Thread(target=loop) for _ in range(concurrency)]
+    meter = CpuMeter(ctl.proc.pid, workers)
+    t0 = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    elapsed = time.perf_counter() - t0
+    cpu = meter.per_job(jobs)
+    if errors:
+        raise SystemExit(f"throughput run failed: {errors[0]}")
+    return {"rate": jobs / elapsed, "p50": pct(lat, 50), "p99": pct(lat, 99), "cpu": cpu}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--jobs", type=int, default=500, help="jobs per measurement (>= 500 for the record)")
+    ap.add_argument("--policy", default="bench-trusted",
+                    help="bench-trusted = trusted (in-process) without approval; scene-edit = isolated child")
+    ap.add_argument("--concurrency", type=int, default=16, help="client threads in the throughput runs")
+    ap.add_argument("--worker", choices=("kitgate", "inline"), default="kitgate",
+                    help="kitgate = real `kitgate worker` processes; inline = minimal claim/run_guarded/report loop")
+    args = ap.parse_args()
+    load_before = os.getloadavg()
+    speed = python_speed()
+
+    with tempfile.TemporaryDirectory(prefix="kitgate-bench-") as tmp:
+        work = Path(tmp)
+        ctl = Controller(work)
+        try:
+            operator = ctl.mint("jobs:submit", "jobs:read")
+            token_file = work / "worker.token"
+            token_file.write_text(ctl.mint("worker") + "\n")
+            token_file.chmod(0o600)
+
+            def start(n: int, tag: str) -> list[subprocess.Popen[bytes]]:
+                if args.worker == "inline":
+                    return start_inline_workers(ctl, n, token_file.read_text().strip(), tag)
+                return start_workers(ctl, n, token_file, tag)
+
+            one = start(1, "a")
+            pids = [p.pid for p in one]
+            lat = latency_run(ctl, operator, args.policy, args.jobs, pids)
+            tput1 = throughput_run(ctl, operator, args.policy, args.jobs, args.concurrency, pids)
+            stop_workers(one)
+            four = start(4, "b")
+            pids = [p.pid for p in four]
+            throughput_run(ctl, operator, args.policy, 40, args.concurrency, pids)  # warm-up the new workers
+            tput4 = throughput_run(ctl, operator, args.policy, args.jobs, args.concurrency, pids)
+            stop_workers(four)
+        except SystemExit:
+            print((work / "controller.log").read_text(errors="replace")[-4000:], file=sys.stderr)
+            raise
+        finally:
+            ctl.stop()
+
+    ms = 1000.0
+    load_after = os.getloadavg()
+    print(f"kitgate end-to-end (policy {args.policy}, {args.jobs} trivial jobs, {args.worker} workers, "
+          f"{os.cpu_count()} cores, loopback)")
+    print(f"python speed {speed:.0f} ns per `total += i` loop step (compare machines and runs with it)")
+    print(f"load average before {load_before[0]:.2f} {load_before[1]:.2f} {load_before[2]:.2f}, "
+          f"after {load_after[0]:.2f} {load_after[1]:.2f} {load_after[2]:.2f}")
+    print(f"{'measure':44} {'value':>10}")
+    print(f"{'latency p50 (submit -> result visible)':44} {lat['p50'] * ms:>8.2f} ms")
+    print(f"{'latency p90':44} {lat['p90'] * ms:>8.2f} ms")
+    print(f"{'latency p99':44} {lat['p99'] * ms:>8.2f} ms")
+    print(f"{'  median queue wait (queued -> claimed)':44} {lat['queue'] * ms:>8.2f} ms")
+    print(f"{'  median worker (claimed -> reported)':44} {lat['worker'] * ms:>8.2f} ms")
+    print(f"{'    claimed -> started (response, journal, verify)':44} {lat['to_start'] * ms:>8.2f} ms")
+    print(f"{'    started -> stored (run, outbox, report)':44} {lat['start_to_stored'] * ms:>8.2f} ms")
+    print(f"{'    of which compile + run (sandbox)':44} {lat['run'] * ms:>8.2f} ms")
+    print(f"{'  median in controller (created -> stored)':44} {lat['server'] * ms:>8.2f} ms")
+    print(f"{'throughput, 1 worker':44} {tput1['rate']:>8.0f} jobs/s")
+    print(f"{'throughput, 4 workers':44} {tput4['rate']:>8.0f} jobs/s")
+    print(f"{'  4 workers: latency p50 / p99':44} {tput4['p50'] * ms:>8.1f} / {tput4['p99'] * ms:.1f} ms")
+    print()
+    print("CPU time per job, ms (from /proc; wall = elapsed time per job; the gap to 'total' is waiting).")
+    print("busy = the whole machine's CPU use during the run (all cores); others = cores used by everything")
+    print("else (other processes, interrupts) during the run.")
+    print(f"{'run':22} {'client':>8} {'controller':>11} {'workers':>8} {'total':>8} {'wall':>8} {'busy':>6} "
+          f"{'others':>7}")
+    for name, run in (("latency, 1 worker", lat), ("throughput, 1 worker", tput1), ("throughput, 4 workers", tput4)):
+        c = run["cpu"]
+        print(f"{name:22} {c['client'] * ms:>8.2f} {c['controller'] * ms:>11.2f} {c['workers'] * ms:>8.2f} "
+              f"{c['total'] * ms:>8.2f} {c['wall'] * ms:>8.2f} {c['machine'] * 100:>5.0f}% {c['others']:>7.2f}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,176 @@
+"""The agent tools, once: plain functions that return compact text, shared by LangChain and MCP.
+
+Every tool goes through the SDK, i.e. the public API with the caller's token; it can do only what
+that token's scopes and policies allow. Failures come back as text the model can act on (never a
+traceback, never the token), because a tool that raises usually ends an agent loop.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+from kitgate.client import scene_scripts
+from kitgate.client.config import TokenError
+from kitgate.client.errors import KitgateError
+from kitgate.client.results import format_error, format_job, format_validation
+from kitgate.client.sdk import KitgateClient
+from kitgate.controller.models import MAX_CODE_CHARS, ExecutionStatus, JobView
+from pydantic import Field
+
+CodeArg = Annotated[
+    str,
+    Field(description="Python source to run on the USD stage (the stage is the global `stage`).",
+          min_length=1, max_length=MAX_CODE_CHARS),
+]
+PolicyArg = Annotated[
+    str | None,
+    Field(description="Policy name (readonly, scene-edit, trusted). Omit for the default.",
+          pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$"),
+]
+PathArg = Annotated[
+    str,
+    Field(description="Absolute prim path such as '/World' or '/World/Cube'.",
+          min_length=1, max_length=scene_scripts.MAX_PATH_CHARS),
+]
+DepthArg = Annotated[
+    int,
+    Field(description=f"Levels below the path to list (1 = direct children, max {scene_scripts.MAX_DEPTH}).",
+          ge=1, le=scene_scripts.MAX_DEPTH),
+]
+
+DESCRIPTIONS: dict[str, str] = {
+    "kit_execute": (
+        "Run Python on the Omniverse/USD stage through the kitgate sandbox. The stage is the global "
+        "`stage`; import USD modules with `from pxr import Usd, UsdGeom, Gf, Sdf`. Assign `result = ...` "
+        "to return data. Returns status, printed output, value and changed prims, or policy violations "
+        "with line/col and a hint on what to write instead. A failed job leaves the stage unchanged."
+    ),
+    "kit_validate": (
+        "Check Python against a kitgate policy without running it. Returns 'valid' or the violations "
+        "with line, column, rule and a hint."
+    ),
+    "kit_scene_summary": (
+        "Summarise the current USD stage: prim count, prim types, top-level prims, default prim, up axis, units."
+    ),
+    "kit_list_prims": "List prims under a path down to a depth, with their types (read-only).",
+    "kit_get_prim": (
+        "Inspect one prim: type, attributes with values, applied schemas, transforms and children (read-only)."
+    ),
+}
+
+
+class ToolText(str):
+    """The tool's text plus ``ok``: False when nothing useful happened (MCP marks it ``isError``)."""
+
+    ok: bool
+
+    def __new__(cls, text: str, ok: bool = True) -> ToolText:
+        obj = super().__new__(cls, text)
+        obj.ok = ok
+        return obj
+
+
+@dataclass
+class ToolSpec:
+    name: str
+    description: str
+    func: Callable[..., str]
+
+
+class KitToolkit:
+    """Holds one SDK client (created on first use, so a server can start before the controller)."""
+
+    def __init__(
+        self,
+        client: KitgateClient | None = None,
+        *,
+        client_factory: Callable[[], KitgateClient] | None = None,
+        default_policy: str | None = None,
+        timeout_s: float = 120.0,
+        labels: list[str] | None = None,
+    ) -> None:
+        self._client = client
+        self._factory = client_factory or KitgateClient
+        self._lock = threading.Lock()
+        self.default_policy = default_policy
+        self.timeout_s = timeout_s
+        self.labels = labels
+
+    @property
+    def client(self) -> KitgateClient:
+        with self._lock:
+            if self._client is None:
+                self._client = self._factory()
+            return self._client
+
+    def close(self) -> None:
+        with self._lock:
+            if self._client is not None:
+                self._client.close()
+                self._client = None
+
+    def _guard(self, fn: Callable[[], ToolText]) -> ToolText:
+        try:
+            return fn()
+        except scene_scripts.SceneArgError as exc:
+            return ToolText(f"error: invalid argument: {exc}", ok=False)
+        except TokenError as exc:
+            return ToolText(f"error: kitgate client is not configured: {exc}", ok=False)
+        except KitgateError as exc:
+            return ToolText(format_error(exc), ok=False)
+        except ValueError as exc:  # e.g. a malformed KITGATE_URL while building the client
+            first = str(exc).splitlines()[0][:300]
+            return ToolText(f"error: kitgate client is not configured: {first}", ok=False)
+
+    # -- tools -----------------------------------------------------------------------------------
+    def kit_execute(self, code: CodeArg, policy: PolicyArg = None) -> str:
+        def run() -> ToolText:
+            job = self.client.execute(
+                code, policy=policy or self.default_policy, timeout_s=self.timeout_s, labels=self.labels
+            )
+            return ToolText(format_job(job), ok=job.status is ExecutionStatus.succeeded)
+
+        return self._guard(run)
+
+    def kit_validate(self, code: CodeArg, policy: PolicyArg = None) -> str:
+        return self._guard(
+            lambda: ToolText(format_validation(self.client.validate(code, policy=policy or self.default_policy)))
+        )
+
+    def kit_scene_summary(self) -> str:
+        return self._guard(lambda: self._scene(scene_scripts.scene_summary_script()))
+
+    def kit_list_prims(self, path: PathArg = "/", depth: DepthArg = 1) -> str:
+        return self._guard(lambda: self._scene(scene_scripts.list_prims_script(path, depth)))
+
+    def kit_get_prim(self, path: PathArg) -> str:
+        return self._guard(lambda: self._scene(scene_scripts.get_prim_script(path)))
+
+    def _scene(self, script: str) -> ToolText:
+        job = self.client.execute(
+            script, policy=scene_scripts.SCENE_POLICY, timeout_s=self.timeout_s, labels=self.labels
+        )
+        return format_scene(job)
+
+    def specs(self) -> list[ToolSpec]:
+        return [
+            ToolSpec(name, DESCRIPTIONS[name], getattr(self, name))
+            for name in ("kit_execute", "kit_validate", "kit_scene_summary", "kit_list_prims", "kit_get_prim")
+        ]
+
+
+def format_scene(job: JobView) -> ToolText:
+    """A scene tool's answer is its JSON value; anything else is reported like a job."""
+    if job.status is ExecutionStatus.succeeded and job.result is not None and isinstance(job.result.value, dict):
+        value: Any = job.result.value
+        if "error" in value and len(value) == 1:
+            return ToolText(f"error: {value['error']}", ok=False)
+        text = json.dumps(value, ensure_ascii=False, separators=(",", ":"), sort_keys=False)
+        if len(text) > 8000:
+            text = text[:8000] + f" … [truncated: {len(text) - 8000} more characters]"
+        return ToolText(text)
+    return ToolText(format_job(job), ok=False)

@@ -1,0 +1,133 @@
+"""`kitgate worker` (headless OpenUSD worker) and `kitgate package-extension` (Kit extension bundle)."""
+
+from __future__ import annotations
+
+import logging
+import os
+import stat
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+MAX_TOKEN_BYTES = 16 * 1024
+
+
+def _read_token(path: Path) -> str:
+    try:
+        st = path.stat()
+        with open(path, "rb") as fh:
+            raw = fh.read(MAX_TOKEN_BYTES + 1)
+    except OSError as exc:
+        raise typer.BadParameter(f"cannot read token file {path}: {exc.strerror}") from None
+    if len(raw) > MAX_TOKEN_BYTES:
+        raise typer.BadParameter(f"token file {path} is larger than {MAX_TOKEN_BYTES} bytes")
+    token = raw.decode("utf-8", "replace").strip()
+    if not token or any(c.isspace() for c in token):
+        raise typer.BadParameter(f"token file {path} must hold exactly one token")
+    if st.st_mode & (stat.S_IRWXG | stat.S_IRWXO):
+        typer.echo(f"warning: token file {path} is readable by other users (chmod 600 it)", err=True)
+    return token
+
+
+def _configure_logging(level: str) -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger("kitgate")
+    root.handlers[:] = [handler]
+    root.setLevel(level.upper())
+    root.propagate = False
+
+
+def worker(
+    controller: Annotated[str, typer.Option("--controller", help="Controller base URL, e.g. http://127.0.0.1:8750")],
+    token_file: Annotated[Path, typer.Option("--token-file", help="File holding a token with the `worker` scope.")],
+    stage: Annotated[Path, typer.Option("--stage", help="USD stage to serve (created if missing).")],
+    save: Annotated[
+        bool, typer.Option("--save", help="Save the stage (atomically) after each successful job.")
+    ] = False,
+    label: Annotated[list[str] | None, typer.Option("--label", help="Label this worker offers (repeatable).")] = None,
+    worker_id: Annotated[str | None, typer.Option("--worker-id", help="Stable worker id (default: persisted).")] = None,
+    state_dir: Annotated[Path | None, typer.Option("--state-dir", help="Journal/outbox/pinned keys directory.")] = None,
+    policy_dir: Annotated[
+        Path | None, typer.Option("--policy-dir", help="Local policy files (default: bundled).")
+    ] = None,
+    jwks: Annotated[
+        Path | None, typer.Option("--jwks", help="Pin these signing keys (JWKS file) instead of TOFU.")
+    ] = None,
+    poll_wait: Annotated[float, typer.Option("--poll-wait", min=0, max=600, help="Long-poll seconds.")] = 25.0,
+    heartbeat: Annotated[float, typer.Option("--heartbeat", min=0.05, max=600, help="Heartbeat seconds.")] = 5.0,
+    backoff_max: Annotated[float, typer.Option("--backoff-max", min=0.1, max=3600, help="Reconnect cap (s).")] = 30.0,
+    ca_file: Annotated[str | None, typer.Option("--ca-file", help="CA bundle for an https controller.")] = None,
+    log_level: Annotated[str, typer.Option("--log-level", help="debug|info|warning|error")] = "info",
+) -> None:
+    """Serve jobs on a usd-core stage: claim, verify, run in the sandbox, apply, report."""
+    from kitgate.executor.headless import default_state_dir, serve
+    from kitgate.executor.runner import RunnerConfig
+
+    if log_level.lower() not in {"debug", "info", "warning", "error"}:
+        raise typer.BadParameter("--log-level must be debug, info, warning or error")
+    _configure_logging(log_level)
+    token = _read_token(token_file)
+    try:
+        config = RunnerConfig(
+            controller_url=controller,
+            token=token,
+            state_dir=state_dir or default_state_dir(stage),
+            worker_id=worker_id,
+            labels=list(label or []),
+            policy_dir=policy_dir,
+            jwks_file=jwks,
+            poll_wait_s=poll_wait,
+            heartbeat_s=heartbeat,
+            backoff_max_s=backoff_max,
+            ca_file=ca_file,
+            python=os.environ.get("KITGATE_WORKER_PYTHON") or None,
+        )
+        code = serve(config, stage, save=save)
+    except ValueError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    raise typer.Exit(code)
+
+
+def package_extension(
+    output: Annotated[Path, typer.Option("--output", help="Where to build the extension folder.")] = Path("dist"),
+    make_zip: Annotated[
+        bool, typer.Option("--zip", help="Also write <output>/kitgate.executor-<version>.zip.")
+    ] = False,
+    in_place: Annotated[
+        bool, typer.Option("--in-place", help="Fill extension/kitgate.executor/pip_prebundle in the checkout instead.")
+    ] = False,
+    wheel_dir: Annotated[
+        Path | None, typer.Option("--wheel-dir", help="Unpack wheels from here (e.g. cp312 for Kit 108+) instead.")
+    ] = None,
+    check_python: Annotated[
+        str | None, typer.Option("--check-python", help="Interpreter for the bundle self-check (Kit's python).")
+    ] = None,
+) -> None:
+    """Build a self-contained Kit extension folder (vendored deps, no pipapi, no network)."""
+    from kitgate.executor.packaging import PackagingError, build_extension, build_in_place
+
+    try:
+        if in_place:
+            folder = build_in_place(wheel_dir=wheel_dir, check_python=check_python)
+            typer.echo(
+                f"filled {folder / 'pip_prebundle'}; load with: kit --ext-folder {folder.parent} "
+                "--enable kitgate.executor"
+            )
+            return
+        folder, archive = build_extension(output, make_zip=make_zip, wheel_dir=wheel_dir, check_python=check_python)
+    except PackagingError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    typer.echo(f"extension folder: {folder}")
+    if archive is not None:
+        typer.echo(f"zip: {archive}")
+    typer.echo(f"load with: kit --ext-folder {folder.parent} --enable kitgate.executor")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("worker")(worker)
+    app.command("package-extension")(package_extension)

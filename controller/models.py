@@ -1,0 +1,189 @@
+"""Pydantic models at the HTTP edge. The worker side (stdlib only, runs inside Kit) speaks the same JSON."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+MAX_CODE_CHARS = 1_000_000  # hard ceiling; the policy's source_bytes is the real limit
+LABEL_PATTERN = r"^[A-Za-z0-9_.:-]{1,64}$"
+KEY_PATTERN = r"^[A-Za-z0-9_.:-]{1,128}$"
+WORKER_ID_PATTERN = r"^[A-Za-z0-9_.:@-]{1,128}$"
+Label = Annotated[str, StringConstraints(pattern=LABEL_PATTERN)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ExecutionStatus(StrEnum):
+    pending_approval = "pending_approval"
+    queued = "queued"
+    running = "running"
+    succeeded = "succeeded"
+    failed = "failed"
+    timed_out = "timed_out"
+    rejected = "rejected"
+    cancelled = "cancelled"
+    lost = "lost"
+
+    @property
+    def terminal(self) -> bool:
+        return self in TERMINAL_STATUSES
+
+
+TERMINAL_STATUSES = frozenset(
+    {
+        ExecutionStatus.succeeded,
+        ExecutionStatus.failed,
+        ExecutionStatus.timed_out,
+        ExecutionStatus.rejected,
+        ExecutionStatus.cancelled,
+        ExecutionStatus.lost,
+    }
+)
+# What a worker may report for a job it holds.
+REPORTABLE_STATUSES = frozenset(
+    {ExecutionStatus.succeeded, ExecutionStatus.failed, ExecutionStatus.timed_out, ExecutionStatus.rejected}
+)
+
+
+class CodeExecuteRequest(_Strict):
+    code: str = Field(..., min_length=1, max_length=MAX_CODE_CHARS)
+    policy: str | None = Field(None, pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")
+    timeout_s: float | None = Field(None, gt=0, le=3600)
+    idempotency_key: str | None = Field(None, pattern=KEY_PATTERN)
+    labels: list[Label] = Field(default_factory=list, max_length=16)
+    wait_s: float | None = Field(None, ge=0, le=600)
+    max_retries: int | None = Field(None, ge=0, le=10)
+
+
+class ValidateRequest(_Strict):
+    code: str = Field(..., min_length=1, max_length=MAX_CODE_CHARS)
+    policy: str | None = Field(None, pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")
+
+
+class Violation(BaseModel):
+    line: int
+    col: int
+    rule: str
+    message: str
+    hint: str
+
+
+class ValidateResponse(BaseModel):
+    ok: bool
+    policy: str
+    policy_digest: str
+    code_sha256: str
+    violations: list[Violation]
+
+
+class ErrorInfo(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    type: str = Field(..., max_length=200)
+    message: str = Field("", max_length=4000)
+    line: int | None = None
+
+
+class Timings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    queued_at: float | None = None
+    claimed_at: float | None = None
+    started_at: float | None = None
+    finished_at: float | None = None
+    compile_ms: float | None = None
+    run_ms: float | None = None
+    apply_ms: float | None = None
+
+
+class ExecutionResult(_Strict):
+    """What a worker reports for a claimed job, and what clients read back."""
+
+    status: ExecutionStatus
+    claim_id: str | None = Field(None, max_length=128)
+    worker_id: str | None = Field(None, pattern=WORKER_ID_PATTERN)
+    stdout: str = Field("", max_length=4_000_000)
+    stdout_truncated: int = Field(0, ge=0)
+    value: Any = None
+    error: ErrorInfo | None = None
+    changed_prims: list[str] = Field(default_factory=list, max_length=10_000)
+    changed_prims_total: int | None = Field(None, ge=0)
+    limit: str | None = Field(None, max_length=64)
+    violations: list[Violation] = Field(default_factory=list, max_length=1000)
+    timings: Timings = Field(default_factory=Timings)
+
+
+class StatusUpdate(ExecutionResult):
+    """Seed alias body: the job id travels in the body."""
+
+    task_id: str = Field(..., max_length=64)
+
+
+class JobView(BaseModel):
+    id: str
+    task_id: str
+    status: ExecutionStatus
+    policy: str
+    policy_digest: str
+    code_sha256: str
+    labels: list[str]
+    owner: str
+    idempotency_key: str | None = None
+    timeout_s: float | None = None
+    attempts: int = 0
+    max_retries: int = 0
+    worker_id: str | None = None
+    created_at: float
+    queued_at: float | None = None
+    claimed_at: float | None = None
+    started_at: float | None = None
+    finished_at: float | None = None
+    result: ExecutionResult | None = None
+
+
+class JobList(BaseModel):
+    jobs: list[JobView]
+    next_cursor: str | None = None
+
+
+class ClaimRequest(_Strict):
+    worker_id: str = Field(..., pattern=WORKER_ID_PATTERN)
+    labels: list[Label] = Field(default_factory=list, max_length=16)
+    stage: str | None = Field(None, max_length=1024)
+
+
+class ClaimResponse(BaseModel):
+    job_id: str
+    claim_id: str
+    code: str
+    policy: str
+    policy_digest: str
+    timeout_s: float | None
+    envelope: str
+
+
+class HeartbeatRequest(_Strict):
+    worker_id: str = Field(..., pattern=WORKER_ID_PATTERN)
+    job_id: str | None = Field(None, max_length=64)
+    claim_id: str | None = Field(None, max_length=128)
+    stage: str | None = Field(None, max_length=1024)
+    state: str | None = Field(None, max_length=64)
+
+
+class HeartbeatResponse(BaseModel):
+    ok: bool = True
+    cancel: bool = False
+
+
+class ErrorBody(BaseModel):
+    code: str
+    message: str
+    details: dict[str, Any] = Field(default_factory=dict)
+    request_id: str | None = None
+
+
+class ErrorEnvelope(BaseModel):
+    error: ErrorBody

@@ -1,0 +1,198 @@
+"""Builds a Kit-loadable `kitgate.executor` folder that carries everything it needs besides Kit.
+
+Why not `[python.pipapi]`: it installs from the network when the extension is enabled, which NVIDIA
+itself calls not for production (facts §1.5). Instead the sandbox, the policy files, RestrictedPython
+and PyJWT (+ cryptography, which PyJWT needs for EdDSA) are copied from this environment into
+`pip_prebundle/`, which the extension's path-only `[[python.module]]` entry puts on sys.path.
+
+cryptography is a compiled package. Its own wheel is abi3 (one build serves CPython 3.7+), but its
+Rust module imports cffi's `_cffi_backend`, which is built per Python minor version. So a bundle
+copied from this environment is valid for this Python version and platform only; for Kit 108-110
+(Python 3.12) build from 3.12 wheels with `--wheel-dir` (see `fill_prebundle`). The build ends with
+a self-check in a fresh interpreter (`-I -S`) that sees only the stdlib and the bundle.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata as md
+import importlib.util
+import shutil
+import subprocess
+import sys
+import sysconfig
+import tomllib
+import zipfile
+from pathlib import Path
+
+EXT_NAME = "kitgate.executor"
+# distribution name -> why it is bundled
+BUNDLED_DISTS = {
+    "RestrictedPython": "the restricted compiler",
+    "PyJWT": "envelope signatures (JWS)",
+    "cryptography": "Ed25519 for PyJWT (abi3 wheel, per platform; needs cffi, per Python version)",
+}
+_OPTIONAL_DISTS = ("cffi", "pycparser")  # only copied when cryptography on this platform imports them
+_SKIP = shutil.ignore_patterns("__pycache__", "*.pyc", "*.pyo", "pip_prebundle", ".*")
+
+
+class PackagingError(Exception):
+    pass
+
+
+def extension_source() -> Path:
+    """The extension folder in the checkout (two levels above this package)."""
+    here = Path(__file__).resolve().parent  # .../kitgate.executor/kitgate/executor
+    root = here.parent.parent
+    if not (root / "config" / "extension.toml").is_file():
+        raise PackagingError(f"{root} is not an extension folder (no config/extension.toml)")
+    return root
+
+
+def _package_dir(module: str) -> Path:
+    spec = importlib.util.find_spec(module)
+    if spec is None or not spec.submodule_search_locations:
+        raise PackagingError(f"{module} is not installed in this environment")
+    return Path(next(iter(spec.submodule_search_locations)))
+
+
+def _copy_dist(name: str, dest: Path) -> list[str]:
+    """Copy every file a distribution installed (package + dist-info, so licenses travel along)."""
+    try:
+        dist = md.distribution(name)
+    except md.PackageNotFoundError:
+        raise PackagingError(f"{name} is not installed; run `pip install {name}` first") from None
+    copied = []
+    for rel in dist.files or []:
+        parts = Path(rel).parts
+        if not parts or parts[0] in ("..", "") or "__pycache__" in parts or rel.suffix in (".pyc", ".pyo"):
+            continue  # console scripts live outside site-packages; never copy outside the bundle
+        src = Path(dist.locate_file(rel))
+        if not src.is_file():
+            continue
+        target = dest / Path(*parts)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(src, target)
+        copied.append(str(Path(*parts)))
+    if not copied:
+        raise PackagingError(f"{name}: no files found to bundle")
+    return copied
+
+
+def _wheel_for(dist: str, wheel_dir: Path) -> Path | None:
+    norm = dist.lower().replace("-", "_")
+    found = sorted(p for p in wheel_dir.glob("*.whl") if p.name.lower().split("-", 1)[0] == norm)
+    if len(found) > 1:
+        raise PackagingError(f"{wheel_dir} holds several wheels for {dist}: {[p.name for p in found]}")
+    return found[0] if found else None
+
+
+def _unpack_wheel(wheel: Path, dest: Path) -> None:
+    """A wheel is a zip laid out for site-packages; refuse members that would escape `dest`."""
+    with zipfile.ZipFile(wheel) as zf:
+        for name in zf.namelist():
+            target = (dest / name).resolve()
+            if not str(target).startswith(str(dest.resolve()) + "/"):
+                raise PackagingError(f"{wheel.name}: member {name!r} escapes the bundle")
+        zf.extractall(dest)
+
+
+def fill_prebundle(prebundle: Path, *, wheel_dir: Path | None = None, check_python: str | None = None) -> None:
+    """(Re)create `prebundle` with kitgate.sandbox, kitgate.policies and the bundled distributions.
+
+    Default: copy the distributions installed here (bundle valid for this Python minor version and
+    platform, because cryptography's Rust module needs cffi's per-version `_cffi_backend`). With
+    `wheel_dir`: unpack wheels from that folder instead (e.g. `pip download --only-binary=:all:
+    --python-version 3.12 --platform manylinux2014_x86_64 -d DIR cryptography cffi pyjwt
+    restrictedpython`, done once, online), and self-check with `check_python` (Kit's interpreter).
+    """
+    if prebundle.exists():
+        shutil.rmtree(prebundle)
+    (prebundle / "kitgate").mkdir(parents=True)  # namespace folder: deliberately no __init__.py
+    shutil.copytree(_package_dir("kitgate.sandbox"), prebundle / "kitgate" / "sandbox", ignore=_SKIP)
+    shutil.copytree(_package_dir("kitgate.policies"), prebundle / "kitgate" / "policies", ignore=_SKIP)
+    python = check_python or sys.executable
+    versions: dict[str, str] = {}
+    for dist in (*BUNDLED_DISTS, *_OPTIONAL_DISTS):
+        wheel = _wheel_for(dist, wheel_dir) if wheel_dir is not None else None
+        if wheel is not None:
+            _unpack_wheel(wheel, prebundle)
+            versions[dist] = wheel.name
+        elif wheel_dir is not None and dist in BUNDLED_DISTS:
+            raise PackagingError(f"no wheel for {dist} in {wheel_dir}")
+        elif wheel_dir is None and (dist in BUNDLED_DISTS or not _self_check(prebundle, python, quiet=True)):
+            try:
+                _copy_dist(dist, prebundle)
+            except PackagingError:
+                if dist in BUNDLED_DISTS:
+                    raise
+                continue
+            versions[dist] = md.version(dist)
+    if not _self_check(prebundle, python, quiet=False):
+        raise PackagingError("the bundle does not import on its own (see the output above)")
+    (prebundle / "BUNDLE.txt").write_text(
+        "Bundled for kitgate.executor by `kitgate package-extension`.\n"
+        f"Checked with {python} on {sysconfig.get_platform()}.\n"
+        + "".join(f"- {d} {v}: {BUNDLED_DISTS.get(d, 'needed by cryptography')}\n" for d, v in versions.items())
+    )
+
+
+_CHECK = """
+import sys
+sys.path[:0] = [{bundle!r}, {ext!r}]
+import kitgate.executor.runner, kitgate.executor.verify
+import kitgate.sandbox, kitgate.sandbox.policy, kitgate.policies
+import RestrictedPython, jwt
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+k = Ed25519PrivateKey.generate()
+tok = jwt.encode({{"a": 1}}, k, algorithm="EdDSA")
+assert jwt.decode(tok, k.public_key(), algorithms=["EdDSA"]) == {{"a": 1}}
+for mod in list(sys.modules):
+    f = getattr(sys.modules[mod], "__file__", None) or ""
+    if "site-packages" in f and not f.startswith({bundle!r}):
+        raise SystemExit("imported from outside the bundle: " + mod + " " + f)
+print("bundle ok")
+"""
+
+
+def _self_check(prebundle: Path, python: str, *, quiet: bool) -> bool:
+    """Import everything in `python -I -S` (no site-packages), so only stdlib + the bundle are visible."""
+    ext = prebundle.parent
+    code = _CHECK.format(bundle=str(prebundle), ext=str(ext))
+    proc = subprocess.run([python, "-I", "-S", "-B", "-c", code], capture_output=True, text=True, timeout=120)
+    if proc.returncode != 0 and not quiet:
+        sys.stderr.write(proc.stdout + proc.stderr)
+    return proc.returncode == 0
+
+
+def _version(ext_root: Path) -> str:
+    with open(ext_root / "config" / "extension.toml", "rb") as fh:
+        return str(tomllib.load(fh)["package"]["version"])
+
+
+def build_extension(
+    output: Path, *, make_zip: bool = False, wheel_dir: Path | None = None, check_python: str | None = None
+) -> tuple[Path, Path | None]:
+    """Copy the extension to `output/kitgate.executor` with a filled pip_prebundle; optionally zip it."""
+    src = extension_source()
+    output = Path(output).resolve()
+    folder = output / EXT_NAME
+    if folder.exists():
+        shutil.rmtree(folder)
+    output.mkdir(parents=True, exist_ok=True)
+    shutil.copytree(src, folder, ignore=_SKIP)
+    fill_prebundle(folder / "pip_prebundle", wheel_dir=wheel_dir, check_python=check_python)
+    archive = None
+    if make_zip:
+        archive = output / f"{EXT_NAME}-{_version(src)}.zip"
+        with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as zf:
+            for path in sorted(folder.rglob("*")):
+                if path.is_file():
+                    zf.write(path, Path(EXT_NAME) / path.relative_to(folder))
+    return folder, archive
+
+
+def build_in_place(*, wheel_dir: Path | None = None, check_python: str | None = None) -> Path:
+    """Fill `pip_prebundle/` inside the checkout's extension folder (for `kit --ext-folder extension`)."""
+    src = extension_source()
+    fill_prebundle(src / "pip_prebundle", wheel_dir=wheel_dir, check_python=check_python)
+    return src

@@ -1,0 +1,38 @@
+"""Optional omni.ui status window: connection state, current job, last results, pause/resume.
+
+Main thread only (facts §3.4): the extension calls `update()` from its update callback with a
+`Runner.status()` snapshot; the network thread never touches widgets. `destroy()` is called from
+on_shutdown, otherwise the window survives hot reloads (facts §8, §11.12).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import omni.ui as ui
+
+
+class StatusWindow:
+    def __init__(self, on_toggle: Callable[[], None]) -> None:
+        self._window = ui.Window("kitgate executor", width=360, height=220, visible=True)
+        with self._window.frame, ui.VStack():
+            self._state = ui.Label("state: starting")
+            self._worker = ui.Label("worker: -")
+            self._job = ui.Label("current job: -")
+            self._results = ui.Label("last results: -")
+            self._error = ui.Label("")
+            self._button = ui.Button("Pause / resume", clicked_fn=on_toggle)
+
+    def update(self, status: Any) -> None:
+        state = status.phase + (f" ({status.paused_reason})" if status.paused_reason else "")
+        self._state.text = f"state: {state}; outbox: {status.outbox}"
+        self._worker.text = f"worker: {status.worker_id} -> {status.controller}"
+        self._job.text = f"current job: {status.current_job or '-'}"
+        shown = ", ".join(f"{job[:8]} {result}" for job, result in status.last_results[:5])
+        self._results.text = f"last results: {shown or '-'}"
+        self._error.text = f"last error: {status.last_error}" if status.last_error else ""
+
+    def destroy(self) -> None:
+        self._window.destroy()
+        self._window = None

@@ -1,0 +1,512 @@
+"""Allocation, width and step guards plus the guarded builtins handed to scripts.
+
+A single C call never returns to the interpreter, so the only in-process defence against
+``'A' * 10**10`` or ``10**(10**9)`` is to refuse the call *before* it starts. These guards estimate
+the size of the result from the operands and raise :class:`LimitExceeded` (a ``BaseException``
+that ``except Exception`` in a script cannot swallow). Isolated mode still has rlimits behind them.
+"""
+
+from __future__ import annotations
+
+import builtins as _py
+import itertools
+import math
+import operator
+import re
+import string
+from collections.abc import Callable, Iterable
+from typing import Any
+
+MAX_INT_BITS = 1_000_000  # ~300k decimal digits: far beyond any scene script, far below a CPU hog
+MAX_FORMAT_WIDTH = 1_000_000
+MAX_FACTORIAL = 20_000
+MAX_COMB = 100_000
+
+
+class LimitExceeded(BaseException):  # noqa: N818 - it is a signal, not an error a script may catch
+    """A guard refused work; ``limit`` names which one (timeout, loop_iterations, memory, output...)."""
+
+    def __init__(self, limit: str, message: str) -> None:
+        super().__init__(message)
+        self.limit = limit
+        self.message = message
+
+
+class SandboxDenied(AttributeError):
+    """Raised for names a policy does not allow; an AttributeError so `hasattr`-style code degrades."""
+
+
+_SEQ_TYPES = (str, bytes, bytearray, list, tuple)
+_SMALL_NUM = frozenset({int, float, bool})
+_INTLIKE = (int, bool)
+
+
+class Allocation:
+    """Per-job allocation guards. ``max_items`` bounds every sequence a single operation creates."""
+
+    __slots__ = ("max_items",)
+
+    def __init__(self, memory_mb: int) -> None:
+        self.max_items = max(1_000_000, memory_mb * 2**20 // 16)
+
+    def _too_big(self, what: str, n: int) -> LimitExceeded:
+        return LimitExceeded("memory", f"{what} would create {n} items (limit {self.max_items})")
+
+    def check_items(self, what: str, n: int) -> None:
+        if n > self.max_items:
+            raise self._too_big(what, n)
+
+    def mul(self, a: Any, b: Any) -> Any:
+        ta, tb = type(a), type(b)
+        if ta is float or tb is float:
+            return a * b
+        if ta is int and tb is int:
+            if a.bit_length() + b.bit_length() > MAX_INT_BITS:
+                raise LimitExceeded("memory", f"integer product exceeds {MAX_INT_BITS} bits")
+            return a * b
+        if isinstance(a, _SEQ_TYPES) and isinstance(b, _INTLIKE):
+            self.check_items("sequence repetition", len(a) * max(b, 0))
+        elif isinstance(b, _SEQ_TYPES) and isinstance(a, _INTLIKE):
+            self.check_items("sequence repetition", len(b) * max(a, 0))
+        return a * b
+
+    def add(self, a: Any, b: Any) -> Any:
+        if isinstance(a, _SEQ_TYPES) and isinstance(b, _SEQ_TYPES):
+            self.check_items("concatenation", len(a) + len(b))
+        return a + b
+
+    def pow(self, a: Any, b: Any, mod: Any = None) -> Any:
+        if type(a) in _INTLIKE and type(b) in _INTLIKE and b > 0:
+            if mod is not None:
+                if not isinstance(mod, int) or abs(mod).bit_length() > MAX_INT_BITS // 10:
+                    raise LimitExceeded("memory", "modulus too large")
+                return _py.pow(a, b, mod)
+            bits = max(abs(a).bit_length() - 1, 0) * b if abs(a) > 1 else 1
+            if bits > MAX_INT_BITS:
+                raise LimitExceeded("memory", f"integer power exceeds {MAX_INT_BITS} bits")
+        if mod is not None:
+            return _py.pow(a, b, mod)
+        return a**b
+
+    def lshift(self, a: Any, b: Any) -> Any:
+        if type(a) in _INTLIKE and type(b) in _INTLIKE and a and b > 0 and abs(a).bit_length() + b > MAX_INT_BITS:
+            raise LimitExceeded("memory", f"shifted integer exceeds {MAX_INT_BITS} bits")
+        return a << b
+
+    def mod(self, a: Any, b: Any) -> Any:
+        ta = type(a)
+        if ta is int or ta is float:
+            return a % b
+        if isinstance(a, (str, bytes)):
+            check_percent_format(a)
+        return a % b
+
+    def inplace(self, op: str, x: Any, y: Any) -> Any:
+        if op == "+=" and type(x) in _SMALL_NUM and type(y) in _SMALL_NUM:
+            return x + y  # the common counter/accumulator case, nothing to estimate
+        fn = self._inplace.get(op)
+        if fn is None:
+            raise SyntaxError(f"unsupported augmented assignment {op}")
+        return fn(self, x, y)
+
+    _inplace: dict[str, Callable[[Allocation, Any, Any], Any]] = {}
+
+
+# Exact types whose len() is computed in C (never by script code) and whose iteration does not grow.
+_SIZED = frozenset({list, tuple, str, bytes, bytearray, dict, set, frozenset, range})
+
+
+def bounded_items(alloc: Allocation, what: str, have: int, items: Any, into: type = list) -> Any:
+    """`items` made safe to hand to a growing C call (`extend`, `+=`, slice assignment).
+
+    A sized builtin is checked by its length. Anything else (map, filter, zip, an iterator over the
+    list being extended) is consumed here with a hard cap first: `l.extend(map(abs, l))` otherwise grows
+    `l` while iterating it, forever, in one C call.
+    """
+    if type(items) in _SIZED:
+        alloc.check_items(what, have + len(items))
+        return items
+    room = max(alloc.max_items - have, 0)
+    buf = into(itertools.islice(iter(items), room + 1))  # bytearray for a bytearray: 1 byte per item
+    if len(buf) > room:
+        raise LimitExceeded("memory", f"{what} would create more than {alloc.max_items} items")
+    return buf
+
+
+def _iadd(g: Allocation, x: Any, y: Any) -> Any:
+    if type(x) is list:
+        y = bounded_items(g, "concatenation", len(x), y)  # `l += map(f, l)` would never stop growing
+    elif isinstance(x, _SEQ_TYPES) and hasattr(y, "__len__"):
+        g.check_items("concatenation", len(x) + len(y))
+    x += y
+    return x
+
+
+def _imul(g: Allocation, x: Any, y: Any) -> Any:
+    if isinstance(x, list):
+        g.mul(x[:1], y)  # size check without building the product
+        if isinstance(y, _INTLIKE):
+            g.check_items("sequence repetition", len(x) * max(y, 0))
+        x *= y
+        return x
+    return g.mul(x, y)
+
+
+Allocation._inplace = {
+    "+=": _iadd,
+    "-=": lambda g, x, y: operator.isub(x, y),
+    "*=": _imul,
+    "/=": lambda g, x, y: operator.itruediv(x, y),
+    "//=": lambda g, x, y: operator.ifloordiv(x, y),
+    "%=": lambda g, x, y: g.mod(x, y),
+    "**=": lambda g, x, y: g.pow(x, y),
+    "<<=": lambda g, x, y: g.lshift(x, y),
+    ">>=": lambda g, x, y: operator.irshift(x, y),
+    "|=": lambda g, x, y: operator.ior(x, y),
+    "&=": lambda g, x, y: operator.iand(x, y),
+    "^=": lambda g, x, y: operator.ixor(x, y),
+    "@=": lambda g, x, y: operator.imatmul(x, y),
+}
+
+_PERCENT_RE = re.compile(r"%(?:\([^)]*\))?[-#0 +]*(\*|\d+)?(?:\.(\*|\d+))?[hlL]?[a-zA-Z%]")
+
+
+def check_percent_format(fmt: str | bytes) -> None:
+    """Refuse `'%*d'` and huge widths/precisions in printf-style formatting."""
+    text = fmt.decode("latin-1") if isinstance(fmt, bytes) else fmt
+    if "%" not in text:
+        return
+    for m in _PERCENT_RE.finditer(text):
+        for part in (m.group(1), m.group(2)):
+            if part == "*":
+                raise LimitExceeded("memory", "'*' widths in %-formatting are not allowed")
+            if part and (len(part) > 7 or int(part) > MAX_FORMAT_WIDTH):
+                raise LimitExceeded("memory", f"format width {part} exceeds {MAX_FORMAT_WIDTH}")
+
+
+_SPEC_RE = re.compile(r"^(?:.?[<>=^])?[-+ ]?z?#?0?(\d*)[_,]?(?:\.(\d+))?[A-Za-z%]?$")
+
+
+def check_format_spec(spec: str) -> None:
+    if not isinstance(spec, str):
+        return
+    if len(spec) > 64:
+        raise LimitExceeded("memory", "format spec too long")
+    m = _SPEC_RE.match(spec)
+    if not m:
+        return  # not a standard spec (e.g. a type with its own __format__); the type validates it
+    for part in m.groups():
+        if part and (len(part) > 7 or int(part) > MAX_FORMAT_WIDTH):
+            raise LimitExceeded("memory", f"format width {part} exceeds {MAX_FORMAT_WIDTH}")
+
+
+def guarded_format(value: Any, spec: str = "") -> str:
+    check_format_spec(spec)
+    return format(value, spec)
+
+
+class SafeFormatter(string.Formatter):
+    """``str.format`` whose field lookups go through the sandbox's own getattr/getitem guards."""
+
+    def __init__(self, getattr_: Callable[[Any, str], Any], getitem_: Callable[[Any, Any], Any],
+                 alloc: Allocation | None = None) -> None:
+        self._ga = getattr_
+        self._gi = getitem_
+        self._alloc = alloc
+        self._produced = 0
+
+    def vformat(self, format_string: str, args: Any, kwargs: Any) -> str:
+        self._produced = len(format_string)
+        return super().vformat(format_string, args, kwargs)
+
+    def get_field(self, field_name: str, args: Any, kwargs: Any) -> tuple[Any, Any]:
+        first, rest = _formatter_field_name_split(field_name)
+        obj = self.get_value(first, args, kwargs)
+        for is_attr, key in rest:
+            obj = self._ga(obj, key) if is_attr else self._gi(obj, key)
+        return obj, first
+
+    def format_field(self, value: Any, format_spec: str) -> Any:
+        check_format_spec(format_spec)
+        text = format(value, format_spec)
+        if self._alloc is not None:
+            # '{0}{0}{0}...'.format(big) repeats one large value: cap the total, not each field
+            self._produced += len(text)
+            self._alloc.check_items("str.format()", self._produced)
+        return text
+
+
+def _formatter_field_name_split(name: str) -> tuple[Any, Any]:
+    import _string  # stdlib helper used by string.Formatter itself
+
+    return _string.formatter_field_name_split(name)
+
+
+# --- str/bytes methods with a size argument ---------------------------------------------------
+
+
+def _width_method(alloc: Allocation, obj: Any, name: str) -> Callable[..., Any]:
+    method = getattr(obj, name)
+
+    def guarded(width: Any, *rest: Any) -> Any:
+        if isinstance(width, int):
+            alloc.check_items(f"{name}()", width)
+        return method(width, *rest)
+
+    return guarded
+
+
+def _expandtabs(alloc: Allocation, obj: Any, name: str) -> Callable[..., Any]:
+    def guarded(tabsize: int = 8) -> Any:
+        if isinstance(tabsize, int):
+            alloc.check_items("expandtabs()", len(obj) * max(tabsize, 1))
+        return obj.expandtabs(tabsize)
+
+    return guarded
+
+
+def _replace(alloc: Allocation, obj: Any, name: str) -> Callable[..., Any]:
+    def guarded(old: Any, new: Any, count: int = -1) -> Any:
+        if isinstance(old, type(obj)) and isinstance(new, type(obj)) and len(new) > len(old):
+            n = obj.count(old) if old else len(obj) + 1
+            if count >= 0:
+                n = min(n, count)
+            alloc.check_items("replace()", len(obj) + n * (len(new) - len(old)))
+        return obj.replace(old, new, count)
+
+    return guarded
+
+
+def _join(alloc: Allocation, obj: Any, name: str) -> Callable[..., Any]:
+    def guarded(iterable: Any) -> Any:
+        items = list(iterable)
+        total = len(obj) * max(len(items) - 1, 0)
+        for item in items:
+            total += len(item) if isinstance(item, (str, bytes, bytearray)) else 0
+        alloc.check_items("join()", total)  # a list of references to one big string multiplies it
+        return obj.join(items)
+
+    return guarded
+
+
+_CODECS = frozenset({"utf-8", "ascii", "latin-1", "iso8859-1", "utf-16", "utf-16-le", "utf-16-be", "utf-32",
+                     "utf-32-le", "utf-32-be", "cp1252"})
+
+
+def check_codec(encoding: Any) -> None:
+    """C codecs only: others (punycode, idna, the *_codec modules) run pure-Python stdlib code whose cost
+    grows super-linearly and is never interrupted by the sandbox's ticks."""
+    import codecs
+
+    try:
+        canonical = codecs.lookup(encoding).name
+    except (LookupError, TypeError):
+        raise SandboxDenied(f"unknown encoding {encoding!r}") from None
+    if canonical not in _CODECS:
+        raise SandboxDenied(f"encoding {encoding!r} is not available; use one of utf-8, ascii, latin-1, utf-16")
+
+
+def _codec(alloc: Allocation, obj: Any, name: str) -> Callable[..., Any]:
+    """encode/decode with C codecs only (see check_codec)."""
+    method = getattr(obj, name)
+
+    def guarded(encoding: str = "utf-8", errors: str = "strict") -> Any:
+        check_codec(encoding)
+        return method(encoding, errors)
+
+    return guarded
+
+
+def _extend(alloc: Allocation, obj: Any, name: str) -> Callable[..., Any]:
+    """`l.extend(l)` in a loop doubles the list each step in one C call, `l.extend(map(f, l))` never
+    stops: check the resulting size, consuming non-sized iterables under the cap first."""
+    method = getattr(obj, name)
+
+    into = bytearray if type(obj) is bytearray else list
+
+    def guarded(items: Any) -> Any:
+        return method(bounded_items(alloc, f"{name}()", len(obj), items, into))
+
+    return guarded
+
+
+# list/bytearray methods that can grow a container by its own size in one call
+CONTAINER_GUARDS: dict[str, Callable[[Allocation, Any, str], Callable[..., Any]]] = {"extend": _extend}
+
+
+def _to_bytes(alloc: Allocation, obj: Any, name: str) -> Callable[..., Any]:
+    """`(1).to_bytes(3 * 10**9)` zero-fills gigabytes in one call: the length is a sized argument."""
+    method = getattr(obj, name)
+
+    def guarded(*args: Any, **kwargs: Any) -> Any:
+        length = args[0] if args else kwargs.get("length", 1)
+        if isinstance(length, int):
+            alloc.check_items("int.to_bytes()", length)
+        return method(*args, **kwargs)
+
+    return guarded
+
+
+INT_GUARDS: dict[str, Callable[[Allocation, Any, str], Callable[..., Any]]] = {"to_bytes": _to_bytes}
+
+STR_GUARDS: dict[str, Callable[[Allocation, Any, str], Callable[..., Any]]] = {
+    "encode": _codec,
+    "decode": _codec,
+    "join": _join,
+    "ljust": _width_method,
+    "rjust": _width_method,
+    "center": _width_method,
+    "zfill": _width_method,
+    "expandtabs": _expandtabs,
+    "replace": _replace,
+}
+
+
+# --- builtins ----------------------------------------------------------------------------------
+
+
+class GuardedBuiltins:
+    """Builds the builtins dict for one job from the policy's list of names."""
+
+    PLAIN: dict[str, Any] = {
+        name: getattr(_py, name)
+        for name in [
+            "abs",
+            "all",
+            "any",
+            "bool",
+            "callable",
+            "chr",
+            "complex",
+            "dict",
+            "divmod",
+            "enumerate",
+            "filter",
+            "float",
+            "frozenset",
+            "hash",
+            "hex",
+            "int",
+            "len",
+            "list",
+            "map",
+            "max",
+            "min",
+            "next",
+            "oct",
+            "ord",
+            "repr",
+            "reversed",
+            "round",
+            "set",
+            "slice",
+            "sorted",
+            "tuple",
+            "zip",
+            "bin",
+            "ArithmeticError",
+            "AssertionError",
+            "AttributeError",
+            "Exception",
+            "IndexError",
+            "KeyError",
+            "LookupError",
+            "NameError",
+            "NotImplementedError",
+            "OverflowError",
+            "RecursionError",
+            "RuntimeError",
+            "StopIteration",
+            "TypeError",
+            "ValueError",
+            "ZeroDivisionError",
+            "ArithmeticError",
+            "UnicodeError",
+            "FloatingPointError",
+            "MemoryError",
+        ]
+    }
+    PLAIN.update({"None": None, "True": True, "False": False, "Ellipsis": Ellipsis, "NotImplemented": NotImplemented})
+    SPECIAL = frozenset(
+        {"range", "pow", "format", "isinstance", "issubclass", "bytes", "bytearray", "iter", "print", "property",
+         "staticmethod", "classmethod", "str", "sum"}
+    )
+
+
+KNOWN_BUILTINS = frozenset(GuardedBuiltins.PLAIN) | GuardedBuiltins.SPECIAL
+
+
+def make_range(max_len: int) -> Callable[..., range]:
+    def guarded_range(*args: int) -> range:
+        r = range(*args)
+        if len(r) > max_len:
+            raise LimitExceeded(
+                "loop_iterations", f"range of {len(r)} items exceeds the loop_iterations limit {max_len}"
+            )
+        return r
+
+    return guarded_range
+
+
+def make_sized(alloc: Allocation, ctor: type) -> Callable[..., Any]:
+    """bytes(n)/bytearray(n) are sized; bytes(s, encoding) runs a codec (same allow-list as str.encode)."""
+    def guarded(*args: Any, **kw: Any) -> Any:
+        if args and isinstance(args[0], int):
+            alloc.check_items(f"{ctor.__name__}()", args[0])
+        if len(args) > 1 or "encoding" in kw:
+            check_codec(args[1] if len(args) > 1 else kw["encoding"])
+        return ctor(*args, **kw)
+
+    return guarded
+
+
+def guarded_str(*args: Any, **kw: Any) -> str:
+    """str(b, encoding) decodes: only the C codecs (see check_codec)."""
+    if len(args) > 1 or "encoding" in kw:
+        check_codec(args[1] if len(args) > 1 else kw["encoding"])
+    return str(*args, **kw)
+
+
+def make_sum(alloc: Allocation) -> Callable[..., Any]:
+    """`sum([big_list] * 1000, [])` concatenates in C: check the total when the start is a sequence."""
+    def guarded_sum(iterable: Any, /, start: Any = 0) -> Any:
+        if type(start) in (list, tuple):
+            items = bounded_items(alloc, "sum()", 0, iterable)
+            total = len(start)
+            for item in items:
+                total += len(item) if type(item) in _SIZED else 0
+                if total > alloc.max_items:
+                    raise alloc._too_big("sum()", total)
+            return sum(items, start)
+        return sum(iterable, start)
+
+    return guarded_sum
+
+
+def guarded_iter(obj: Iterable[Any], *sentinel: Any) -> Any:
+    """One-argument iter only: `iter(callable, sentinel)` makes endless C-level iterators."""
+    if sentinel:
+        raise SandboxDenied("iter(callable, sentinel) is not available; use a while loop that calls the function")
+    return iter(obj)
+
+
+def make_math_guards(alloc: Allocation) -> dict[str, Callable[..., Any]]:
+    def factorial(n: int) -> int:
+        if isinstance(n, int) and n > MAX_FACTORIAL:
+            raise LimitExceeded("memory", f"factorial({n}) exceeds the limit {MAX_FACTORIAL}")
+        return math.factorial(n)
+
+    def comb(n: int, k: int) -> int:
+        if isinstance(n, int) and n > MAX_COMB:
+            raise LimitExceeded("memory", f"comb/perm with n={n} exceeds the limit {MAX_COMB}")
+        return math.comb(n, k)
+
+    def perm(n: int, k: int | None = None) -> int:
+        if isinstance(n, int) and n > MAX_COMB:
+            raise LimitExceeded("memory", f"comb/perm with n={n} exceeds the limit {MAX_COMB}")
+        return math.perm(n, k)
+
+    def mpow(x: float, y: float) -> float:
+        return math.pow(x, y)
+
+    return {"factorial": factorial, "comb": comb, "perm": perm, "pow": mpow}

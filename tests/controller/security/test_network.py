@@ -1,0 +1,210 @@
+"""Networks over real HTTP: the global allow-list, per-credential CIDRs, X-Forwarded-For trust, header floods."""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+import time
+
+import httpx
+import pytest
+from harness import ControllerProcess
+
+from .helpers import assert_401, assert_envelope, audit_for, audit_rows, one_audit
+
+TRIVIAL = {"code": "x = 1\n", "labels": ["no-worker-has-this"]}
+ALLOW_10 = {"KITGATE_ALLOW_CIDRS": '["10.0.0.0/8"]'}
+PROXY = {"KITGATE_TRUSTED_PROXIES": '["127.0.0.1/32"]'}
+
+
+@pytest.fixture(scope="module")
+def allow_only(controller_factory) -> ControllerProcess:
+    return controller_factory(ALLOW_10, name="allowlist")
+
+
+@pytest.fixture(scope="module")
+def behind_proxy(controller_factory) -> ControllerProcess:
+    return controller_factory({**ALLOW_10, **PROXY}, name="proxied")
+
+
+def test_global_allow_list_refuses_everyone_elsewhere(allow_only: ControllerProcess) -> None:
+    with allow_only.admin() as admin:
+        r = admin.get("/v1/jobs")
+        err = assert_envelope(r, 403, "forbidden")
+        assert err["message"] == "requests from this network are not allowed"
+        record = one_audit(allow_only, r, "auth.denied_network")
+        assert record["ip"] == "127.0.0.1" and record["data"]["reason"] == "not_in_allow_cidrs"
+        # a client cannot talk its way in: X-Forwarded-For from an untrusted peer is ignored
+        spoofed = admin.get("/v1/jobs", headers={"X-Forwarded-For": "10.1.2.3"})
+        assert_envelope(spoofed, 403, "forbidden")
+        assert one_audit(allow_only, spoofed, "auth.denied_network")["ip"] == "127.0.0.1"
+        # refused before the credential is even looked at: a bad token gets the same 403
+        bad = admin.get("/v1/jobs", headers={"Authorization": "Bearer nope"})
+        assert_envelope(bad, 403, "forbidden")
+    assert httpx.get(f"{allow_only.url}/healthz").status_code == 200  # probes stay open
+
+
+def test_forwarded_for_is_believed_only_from_a_trusted_proxy(behind_proxy: ControllerProcess) -> None:
+    with behind_proxy.admin() as admin:
+        assert_envelope(admin.get("/v1/jobs"), 403, "forbidden")  # the proxy itself is not a client network
+        ok = admin.post("/v1/jobs", json=TRIVIAL, headers={"X-Forwarded-For": "10.1.2.3"})
+        assert ok.status_code == 202, ok.text
+        submitted = one_audit(behind_proxy, ok, "job_submitted")
+        assert submitted["ip"] == "10.1.2.3"  # the audit trail names the real client, not the proxy
+        # the client's own (spoofable) entries are left of the proxy's; only the hop the proxy saw counts
+        appended = admin.get("/v1/jobs", headers={"X-Forwarded-For": "203.0.113.9, 10.1.2.3"})
+        assert appended.status_code == 200
+        spoofed = admin.get("/v1/jobs", headers={"X-Forwarded-For": "10.1.2.3, 203.0.113.9"})
+        assert_envelope(spoofed, 403, "forbidden")
+        assert one_audit(behind_proxy, spoofed, "auth.denied_network")["ip"] == "203.0.113.9"
+        garbage = admin.get("/v1/jobs", headers={"X-Forwarded-For": "10.1.2.3, not-an-address"})
+        assert_envelope(garbage, 403, "forbidden")  # a garbled header is not believed at all
+        assert one_audit(behind_proxy, garbage, "auth.denied_network")["ip"] == "127.0.0.1"
+        huge = admin.get("/v1/jobs", headers={"X-Forwarded-For": ", ".join(["10.0.0.1"] * 400)})
+        assert huge.status_code == 200  # long chains are cut to the last hops, not a 500
+
+
+def test_per_credential_networks(controller: ControllerProcess, behind_proxy: ControllerProcess) -> None:
+    elsewhere = controller.mint_token("jobs:read", cidrs=["10.9.0.0/16"], sub="cidr-limited")
+    here = controller.mint_token("jobs:read", cidrs=["127.0.0.0/8"])
+    v6_only = controller.mint_token("jobs:read", cidrs=["::1/128"])
+    with controller.client(elsewhere) as c:
+        r = c.get("/v1/jobs")
+        err = assert_envelope(r, 403, "forbidden")
+        assert err["message"] == "this credential may not be used from this network"
+        record = one_audit(controller, r, "auth.denied_network")
+        assert record["actor"] == "cidr-limited" and record["data"]["reason"] == "not_in_token_cidrs"
+        assert_envelope(c.get("/v1/jobs", headers={"X-Forwarded-For": "10.9.1.1"}), 403, "forbidden")
+    with controller.client(here) as c:
+        assert c.get("/v1/jobs").status_code == 200
+    with controller.client(v6_only) as c:
+        assert_envelope(c.get("/v1/jobs"), 403, "forbidden")
+    proxied = behind_proxy.mint_token("jobs:read", cidrs=["10.9.0.0/16"])
+    with behind_proxy.client(proxied) as c:
+        assert c.get("/v1/jobs", headers={"X-Forwarded-For": "10.9.1.1"}).status_code == 200
+        assert_envelope(c.get("/v1/jobs", headers={"X-Forwarded-For": "10.8.1.1"}), 403, "forbidden")
+
+
+# ---- header floods -------------------------------------------------------------------------------
+
+def raw_request(port: int, head: bytes, timeout: float = 20.0) -> bytes:
+    """Send one request byte-for-byte and read until the server closes: no client-side limits in the way."""
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as s:
+        with contextlib.suppress(OSError):  # the server may cut us off mid-send; what it answered is what counts
+            s.sendall(head)
+        out = b""
+        try:
+            while chunk := s.recv(65536):
+                out += chunk
+        except (ConnectionResetError, TimeoutError):
+            pass
+    return out
+
+
+def request_head(extra: bytes, token: str | None = None) -> bytes:
+    auth = f"Authorization: Bearer {token}\r\n".encode() if token else b""
+    return b"GET /v1/jobs HTTP/1.1\r\nHost: 127.0.0.1\r\n" + auth + extra + b"Connection: close\r\n\r\n"
+
+
+def test_many_headers_get_431(controller: ControllerProcess, tokens: dict[str, str]) -> None:
+    many = {f"x-flood-{i}": "v" for i in range(150)}
+    with controller.client(tokens["operator"]) as c:
+        r = c.get("/v1/jobs", headers=many)
+        err = assert_envelope(r, 431, "headers_too_large")
+        assert "at most 100" in err["message"]
+        record = one_audit(controller, r, "request.refused")
+        assert record["ip"] == "127.0.0.1" and "headers" in record["data"]["reason"]
+        fine = c.get("/v1/jobs", headers={f"x-ok-{i}": "v" for i in range(80)})
+        assert fine.status_code == 200
+
+
+def test_one_huge_header_gets_431(controller: ControllerProcess, tokens: dict[str, str]) -> None:
+    with controller.client(tokens["operator"]) as c:
+        r = c.get("/v1/jobs", headers={"x-big": "a" * 40_000})
+        err = assert_envelope(r, 431, "headers_too_large")
+        assert "at most 16384" in err["message"]
+        assert audit_for(controller, r)[0]["event"] == "request.refused"
+
+
+def test_oversized_credentials_are_plain_401s(controller: ControllerProcess) -> None:
+    with controller.client() as anon:
+        r = anon.get("/v1/jobs", headers={"Authorization": "Bearer " + "a" * 10_000})
+        assert_401(r)
+        assert one_audit(controller, r, "auth.failed")["data"]["reason"] == "malformed"
+        r = anon.get("/v1/jobs", headers={"X-API-Key": "kg_" + "a" * 10_000})
+        assert_401(r)
+
+
+@pytest.mark.parametrize("size", [1_000_000, 8_000_000])
+def test_header_blocks_far_beyond_the_limit_never_500_or_hang(controller: ControllerProcess, size: int) -> None:
+    """Depending on how the bytes arrive, uvicorn's h11 parser drops the request (plain 400 or a reset) or it
+    reaches our 431; never a 500, never a hang, and the controller keeps serving."""
+    t0 = time.monotonic()
+    out = raw_request(controller.port or 0, request_head(b"X-Big: " + b"a" * size + b"\r\n"))
+    assert time.monotonic() - t0 < 15
+    status = out.split(b" ", 2)[1] if out.startswith(b"HTTP/1.1 ") else None
+    assert status in (None, b"400", b"431"), out[:200]
+    if status == b"431":
+        assert b'"code": "headers_too_large"' in out
+    assert httpx.get(f"{controller.url}/healthz").status_code == 200
+
+
+def test_header_floods_from_one_address_cannot_flood_the_audit_trail(controller_factory) -> None:
+    ctl = controller_factory({"KITGATE_RATE_ANON": "5/minute"}, name="floodaudit")
+    many = {f"x-flood-{i}": "v" for i in range(150)}
+    with ctl.client() as anon:
+        statuses = [anon.get("/v1/jobs", headers=many).status_code for _ in range(20)]
+    assert set(statuses) == {431}
+    assert len(audit_rows(ctl, event="request.refused")) == 5  # the anon budget, then silence
+
+
+def _closed_after(port: int, drip: bytes | None, limit_s: float) -> float | None:
+    """Seconds until the server closes a connection that drips `drip` every 0.2 s (None: never, within limit_s)."""
+    with socket.create_connection(("127.0.0.1", port), timeout=0.2) as s:
+        t0 = time.monotonic()
+        if drip is not None:
+            s.sendall(b"GET /v1/jobs HTTP/1.1\r\nHost: x\r\n")
+        while time.monotonic() - t0 < limit_s:
+            try:
+                if s.recv(1024) == b"":
+                    return time.monotonic() - t0
+            except TimeoutError:
+                pass
+            except ConnectionResetError:
+                return time.monotonic() - t0
+            if drip is not None:
+                try:
+                    s.sendall(drip)
+                except OSError:
+                    return time.monotonic() - t0
+    return None
+
+
+def test_slow_or_silent_request_heads_are_cut_off(controller_factory) -> None:
+    ctl = controller_factory({"KITGATE_HEADER_TIMEOUT_S": "1"}, name="slowloris")
+    dripping = _closed_after(ctl.port or 0, b"X-Drip: a\r\n", limit_s=20)
+    assert dripping is not None and dripping < 15, dripping  # closed at ~1 s, not held for ever
+    silent = _closed_after(ctl.port or 0, None, limit_s=20)
+    assert silent is not None and silent < 15, silent
+    with ctl.client(ctl.mint_token("worker")) as w:  # a long poll is not a slow head: it is left alone
+        r = w.post("/v1/workers/claim", params={"wait_s": 2.5}, json={"worker_id": "w-slow"})
+        assert r.status_code == 204
+        assert w.get("/v1/keys").status_code == 200  # and the keep-alive connection still works
+
+
+def test_big_bodies_are_not_mistaken_for_big_heads(controller: ControllerProcess, tokens: dict[str, str]) -> None:
+    """The head cap counts only bytes before the end of the headers: a 900 KB body in the same reads is fine."""
+    code = "x = 1\n" + "# padding\n" * 90_000
+    with controller.client(tokens["operator"]) as op:
+        r = op.post("/v1/validate", json={"code": code})
+        err = assert_envelope(r, 413, "code_too_large")  # the app read it all and applied the policy's limit
+        assert err["details"]["size"] == len(code)
+
+
+def test_loopback_metrics_are_not_opened_by_a_local_proxy(behind_proxy: ControllerProcess) -> None:
+    """Behind a reverse proxy on 127.0.0.1, "loopback" must mean the real client, not the proxy."""
+    assert httpx.get(f"{behind_proxy.url}/metrics").status_code == 200  # really local
+    r = httpx.get(f"{behind_proxy.url}/metrics", headers={"X-Forwarded-For": "10.1.2.3"})
+    assert_401(r)
+    with behind_proxy.admin() as admin:
+        assert admin.get("/metrics", headers={"X-Forwarded-For": "10.1.2.3"}).status_code == 200

@@ -1,0 +1,1 @@
+"""Tests for kitgate.executor (runner, headless worker, Kit binding against stand-ins)."""

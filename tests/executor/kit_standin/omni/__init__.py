@@ -1,0 +1,1 @@
+"""Stand-in for Kit's `omni` namespace (tests only)."""

@@ -1,0 +1,88 @@
+"""Stand-in for omni.usd: one UsdContext over a real usd-core stage; records accessing threads."""
+
+import enum
+import threading
+from collections.abc import Callable
+from typing import Any
+
+ACCESS_THREADS: list[tuple[str, int]] = []  # (what, thread id) for every stage access
+
+
+class StageEventType(enum.IntEnum):
+    SAVED = 0
+    SAVE_FAILED = 1
+    OPENING = 2
+    OPENED = 3
+    OPEN_FAILED = 4
+    CLOSING = 5
+    CLOSED = 6
+    ASSETS_LOADED = 10
+
+
+class _StageEvent:
+    def __init__(self, kind: StageEventType) -> None:
+        self.type = int(kind)
+        self.payload: dict[str, Any] = {}
+
+
+class _Context:
+    def __init__(self) -> None:
+        self._stage: Any = None
+        self._listener: Any = None
+        self._next_id = 1
+        self._stage_id = 0
+        from omni.kit.app import _EventStream
+
+        self._events = _EventStream()
+
+    def get_stage(self) -> Any:
+        ACCESS_THREADS.append(("get_stage", threading.get_ident()))
+        return self._stage
+
+    def get_stage_id(self) -> int:
+        return self._stage_id
+
+    def get_stage_event_stream(self) -> Any:
+        return self._events
+
+    def stage_event_name(self, kind: StageEventType) -> str:
+        return f"omni.usd::stage:{StageEventType(kind).name.lower()}"
+
+    # -- test controls -------------------------------------------------------------------------
+    def standin_open(self, stage: Any) -> None:
+        """Replace the stage (None closes) and dispatch OPENED/CLOSED like Kit, on this thread."""
+        from pxr import Tf, Usd
+
+        self._stage = stage
+        self._listener = None
+        if stage is not None:
+            self._listener = Tf.Notice.Register(Usd.Notice.ObjectsChanged, self._on_change, stage)
+            self._stage_id = self._next_id
+            self._next_id += 1
+        kind = StageEventType.OPENED if stage is not None else StageEventType.CLOSED
+        self._events.standin_push(_StageEvent(kind))
+        import carb.eventdispatcher
+
+        carb.eventdispatcher.get_eventdispatcher().dispatch_event(self.stage_event_name(kind), {})
+
+    def _on_change(self, notice: Any, sender: Any) -> None:
+        ACCESS_THREADS.append(("changed", threading.get_ident()))
+
+
+_CONTEXT: _Context | None = None
+
+
+def get_context(name: str = "") -> _Context:
+    global _CONTEXT
+    if _CONTEXT is None:
+        _CONTEXT = _Context()
+    return _CONTEXT
+
+
+def standin_reset() -> None:
+    global _CONTEXT
+    _CONTEXT = None
+    ACCESS_THREADS.clear()
+
+
+Callback = Callable[..., Any]

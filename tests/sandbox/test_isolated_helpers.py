@@ -1,0 +1,62 @@
+"""Shared helpers for the isolated/executor/CLI tests: custom-limit policies and stage copies."""
+
+from __future__ import annotations
+
+import importlib.resources
+import json
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+from pxr import Sdf, Usd
+
+
+def policy_with_limits(directory: Path, name: str, base: str = "scene-edit", asset_roots: list[str] | None = None,
+                       **limits: Any) -> Any:
+    """A copy of a shipped policy under a new name with some limits changed (real loader, real file)."""
+    from kitgate.sandbox.policy import load_policy
+
+    text = importlib.resources.files("kitgate.policies").joinpath(f"{base}.toml").read_text()
+    text = re.sub(r'(?m)^name\s*=.*$', f'name = "{name}"', text, count=1)
+    if asset_roots is not None:
+        text, n = re.subn(r"(?m)^asset_roots\s*=.*$", "asset_roots = " + json.dumps(asset_roots), text)
+        assert n == 1
+    for key, value in limits.items():
+        text, n = re.subn(rf"(?m)^{key}\s*=.*$", f"{key} = {value!r}", text)
+        assert n == 1, key
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / f"{name}.toml").write_text(text)
+    return load_policy(name, directory)
+
+
+def stage_from(text: str) -> Usd.Stage:
+    layer = Sdf.Layer.CreateAnonymous(".usda")
+    assert layer.ImportFromString(text)
+    return Usd.Stage.Open(layer)
+
+
+def child_pids(pid: int) -> list[int]:
+    """Direct children of a process (Linux /proc)."""
+    out: list[int] = []
+    task_dir = Path(f"/proc/{pid}/task")
+    if not task_dir.exists():
+        return out
+    for task in task_dir.iterdir():
+        try:
+            out += [int(p) for p in (task / "children").read_text().split()]
+        except OSError:
+            continue
+    return out
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0]
+    except OSError:  # reaped between the kill(0) and the read
+        return False
+    return state != "Z"

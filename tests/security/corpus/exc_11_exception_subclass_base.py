@@ -1,0 +1,5 @@
+# expect: reject-at-compile
+# attack: derive from BaseException so `except Exception` in the runner misses it.
+class Escape(BaseException):
+    pass
+raise Escape("not an Exception")

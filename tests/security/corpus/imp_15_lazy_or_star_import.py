@@ -1,0 +1,4 @@
+# expect: reject-at-compile
+# attack: star-import everything from pxr.Sdf (private helpers included).
+from pxr.Sdf import *
+print("KGESC" + "APE", dir())

@@ -1,0 +1,7 @@
+# expect: reject-at-compile
+# attack: Tf.PrepareModule copies a native module's private names into a dict we control.
+from pxr import Tf
+from pxr import Usd
+ns = {}
+Tf.PrepareModule(Usd, ns)
+print("KGESC" + "APE", sorted(ns))

@@ -1,0 +1,5 @@
+# expect: reject-at-compile
+# attack: the re module's public attributes chain to sys: re.enum.sys.modules['os'].
+import re
+os = re.enum.sys.modules["os"]
+os.system("touch /tmp/kitgate-corpus-canary/ESCAPED-pol_07")

@@ -1,0 +1,5 @@
+# expect: reject-at-compile
+# attack: functools.reduce(getattr, ...) resolves a dunder chain without attribute syntax.
+import functools
+chain = functools.reduce(getattr, ["__class__", "__base__"], ())
+print("KGESC" + "APE", chain)
