@@ -38,7 +38,27 @@ def run_kitgate(args: Iterable[str], env: dict[str, str] | None = None, timeout:
     return proc
 
 
-class ControllerProcess:
+class ManagedProcess:
+    """A kitgate subprocess that is stopped the way an operator stops it: SIGTERM, then SIGKILL."""
+
+    proc: subprocess.Popen[bytes] | None
+    stop_timeout_s = 15.0
+
+    def stop(self, timeout: float | None = None) -> int | None:
+        """SIGTERM (graceful), SIGKILL if it does not exit in time."""
+        if self.proc is None or self.proc.poll() is not None:
+            return None if self.proc is None else self.proc.returncode
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            return self.proc.wait(self.stop_timeout_s if timeout is None else timeout)
+        except subprocess.TimeoutExpired:
+            return self.kill()
+
+    def kill(self) -> int | None:
+        raise NotImplementedError
+
+
+class ControllerProcess(ManagedProcess):
     """`kitgate serve --port 0 --port-file F --data-dir D` as a real subprocess."""
 
     def __init__(self, tmp_dir: Path | str, env: dict[str, str] | None = None, start: bool = True) -> None:
@@ -84,16 +104,6 @@ class ControllerProcess:
             time.sleep(0.05)
         self.kill()
         raise RuntimeError(f"controller not ready within {START_TIMEOUT_S} s:\n{self.logs()[-3000:]}")
-
-    def stop(self, timeout: float = 15.0) -> int | None:
-        """SIGTERM (graceful), SIGKILL if it does not exit in time."""
-        if self.proc is None or self.proc.poll() is not None:
-            return None if self.proc is None else self.proc.returncode
-        self.proc.send_signal(signal.SIGTERM)
-        try:
-            return self.proc.wait(timeout)
-        except subprocess.TimeoutExpired:
-            return self.kill()
 
     def kill(self) -> int | None:
         """SIGKILL: no shutdown hooks, exactly like a crash."""

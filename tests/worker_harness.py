@@ -11,11 +11,16 @@ from collections.abc import Iterable
 from pathlib import Path
 from types import TracebackType
 
-from harness import KITGATE, clean_env
+from harness import KITGATE, ManagedProcess, clean_env
 
 
-class WorkerProcess:
-    """`kitgate worker --controller URL --token-file F --stage PATH ...`; logs go to <state_dir>/../worker.log."""
+class WorkerProcess(ManagedProcess):
+    """`kitgate worker --controller URL --token-file F --stage PATH ...`; logs go to <state_dir>/../worker.log.
+
+    `stop()` (SIGTERM) lets it finish the current job and report before it exits.
+    """
+
+    stop_timeout_s = 20.0
 
     def __init__(
         self,
@@ -84,16 +89,6 @@ class WorkerProcess:
                 return text in self.logs()
             time.sleep(0.05)
         return False
-
-    def stop(self, timeout: float = 20.0) -> int | None:
-        """SIGTERM: finish the current job, report, exit. SIGKILL if it does not exit in time."""
-        if self.proc is None or self.proc.poll() is not None:
-            return None if self.proc is None else self.proc.returncode
-        self.proc.send_signal(signal.SIGTERM)
-        try:
-            return self.proc.wait(timeout)
-        except subprocess.TimeoutExpired:
-            return self.kill()
 
     def kill(self) -> int | None:
         """SIGKILL the worker's whole process group (worker, fork server, job child): a crash."""
