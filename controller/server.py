@@ -25,6 +25,7 @@ def check_runtime(settings: Settings) -> None:
             f"data dir {str(settings.data_dir)!r} (KITGATE_DATA_DIR) is not writable: {exc.strerror}"
         ) from None
     check_tls(settings)
+    check_open_files(settings)
     if settings.policy_dir is not None and not settings.policy_dir.is_dir():
         raise StartupError(f"policy dir {str(settings.policy_dir)!r} (KITGATE_POLICY_DIR) is not a directory")
     try:
@@ -37,6 +38,26 @@ def check_runtime(settings: Settings) -> None:
         raise StartupError(
             f"default policy {settings.default_policy!r} (KITGATE_DEFAULT_POLICY) cannot be loaded: {exc}"
         ) from None
+
+
+# Descriptors the controller needs besides its connections: SQLite and its WAL, the audit log and its
+# anchor, the listening socket, log files, and what Python and uvloop keep open.
+SPARE_FDS = 64
+
+
+def check_open_files(settings: Settings) -> None:
+    """Make room for KITGATE_MAX_CONNECTIONS: past RLIMIT_NOFILE the loop cannot accept (or open SQLite)."""
+    import resource
+
+    need = settings.max_connections + SPARE_FDS
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft != resource.RLIM_INFINITY and soft < need:
+        if hard != resource.RLIM_INFINITY and hard < need:
+            raise StartupError(
+                f"KITGATE_MAX_CONNECTIONS={settings.max_connections} needs {need} open files, but the hard limit "
+                f"(ulimit -Hn) is {hard}: lower the setting or raise the limit"
+            )
+        resource.setrlimit(resource.RLIMIT_NOFILE, (need, hard))
 
 
 def check_tls(settings: Settings) -> None:
@@ -104,8 +125,9 @@ def serve(settings: Settings, port_file: Path | None = None) -> None:
         server_header=False,
         lifespan="on",
         timeout_graceful_shutdown=5,
-        # caps the request head while it arrives and closes connections that never complete one
-        http=bounded_http_protocol(max(65_536, 4 * settings.max_header_bytes), settings.header_timeout_s),
+        # caps the request head while it arrives, puts deadlines on head and body, caps connections
+        http=bounded_http_protocol(max(65_536, 4 * settings.max_header_bytes), settings.header_timeout_s,
+                                   settings.body_timeout_s, settings.max_connections),
         ssl_certfile=str(settings.tls_cert) if settings.tls_cert else None,
         ssl_keyfile=str(settings.tls_key) if settings.tls_key else None,
     )

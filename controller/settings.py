@@ -68,6 +68,8 @@ class Settings(BaseSettings):
     max_header_bytes: int = Field(16_384, ge=1024, le=65_536)
     max_headers: int = Field(100, ge=10, le=1000)
     header_timeout_s: float = Field(10.0, gt=0, le=300)  # to send a complete request head (slowloris)
+    body_timeout_s: float = Field(30.0, gt=0, le=600)  # to send the body, once the head is complete
+    max_connections: int = Field(512, ge=8, le=100_000)  # open at once; more get a 503 envelope
     max_wait_s: float = Field(60.0, gt=0, le=600)
     execute_default_wait_s: float = Field(30.0, gt=0, le=600)
     claim_max_wait_s: float = Field(30.0, gt=0, le=600)

@@ -1,57 +1,85 @@
-"""Limits uvicorn's HTTP parser does not set: a cap on the request head's size and a deadline to send it.
+"""Limits uvicorn's HTTP parser does not set: head size, deadlines for head and body, a connection cap.
 
 With httptools (what uvicorn picks when it is installed) a request head of any size is buffered in full
-before the app sees it, and a client that drips header bytes holds its connection for ever (slowloris).
-This protocol drops a head past `max_head_bytes` while it is still arriving (uvicorn's plain 400), and
-closes a connection that has not completed its request head within `head_timeout_s` of connecting or of
-starting the request. The app-level HeaderLimitMiddleware still answers smaller floods with a 431 envelope.
-Without httptools, uvicorn's h11 parser caps an incomplete head at 16 KiB itself (no deadline).
+before the app sees it, a client that drips header or body bytes holds its connection for ever
+(slowloris), and nothing bounds how many connections are open. This protocol
+- drops a head past `max_head_bytes` while it is still arriving (uvicorn's plain 400);
+- closes a connection that has not completed its request head within `head_timeout_s` of connecting or
+  of starting the request, or its body within `body_timeout_s` of the end of the head;
+- answers a connection beyond `max_connections` with a 503 in the error envelope and closes it, before
+  it reads anything (uvicorn's own `limit_concurrency` answers in plain text, after the head).
+The app-level HeaderLimitMiddleware still answers smaller floods with a 431 envelope. Without
+httptools, uvicorn's h11 parser caps an incomplete head at 16 KiB itself (no deadlines, no cap).
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 from typing import Any
 
+from kitgate.controller.errors import envelope
 
-def bounded_http_protocol(max_head_bytes: int, head_timeout_s: float) -> Any:
+
+def _overload_response(max_connections: int) -> bytes:
+    body = json.dumps(envelope(
+        "too_many_connections",
+        f"the controller already holds its maximum of {max_connections} connections; retry shortly",
+        {"max_connections": max_connections}, None,
+    )).encode()
+    head = (f"HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json\r\n"
+            f"content-length: {len(body)}\r\nretry-after: 1\r\nconnection: close\r\n\r\n")
+    return head.encode() + body
+
+
+def bounded_http_protocol(max_head_bytes: int, head_timeout_s: float, body_timeout_s: float,
+                          max_connections: int) -> Any:
     """The protocol class for uvicorn.Config(http=...), or "auto" when httptools is not installed."""
     try:
         from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
     except ImportError:
         return "auto"
+    overload = _overload_response(max_connections)
 
     class BoundedHttpToolsProtocol(HttpToolsProtocol):
         """Counts the bytes that arrive while a request head is incomplete (from the connection's start or
-        the end of the previous request to the end of the headers): bounded by the cap plus one read."""
+        the end of the previous request to the end of the headers): bounded by the cap plus one read.
+        One timer runs while a request is incomplete: the head's deadline, then the body's."""
 
         _in_head = True
+        _in_body = False
         _head_bytes = 0
-        _head_timer: asyncio.TimerHandle | None = None
+        _timer: asyncio.TimerHandle | None = None
 
-        def _arm(self) -> None:
-            if self._head_timer is None:
-                self._head_timer = self.loop.call_later(head_timeout_s, self._head_timed_out)
+        def _arm(self, seconds: float) -> None:
+            self._disarm()
+            self._timer = self.loop.call_later(seconds, self._timed_out)
 
         def _disarm(self) -> None:
-            if self._head_timer is not None:
-                self._head_timer.cancel()
-                self._head_timer = None
+            if self._timer is not None:
+                self._timer.cancel()
+                self._timer = None
 
-        def _head_timed_out(self) -> None:
-            self._head_timer = None
-            if self._in_head and not self.transport.is_closing():
+        def _timed_out(self) -> None:
+            self._timer = None
+            if (self._in_head or self._in_body) and not self.transport.is_closing():
                 self.transport.close()
 
         def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
             super().connection_made(transport)
-            self._arm()  # a connection that never completes a request head is closed
+            if len(self.connections) > max_connections:
+                transport.write(overload)
+                transport.close()
+                return
+            self._arm(head_timeout_s)  # a connection that never completes a request head is closed
 
         def connection_lost(self, exc: Exception | None) -> None:
             self._disarm()
             super().connection_lost(exc)
 
         def data_received(self, data: bytes) -> None:
+            if self.transport.is_closing():
+                return  # refused (over the connection cap) or timed out: nothing more is parsed
             if self._in_head:
                 self._head_bytes += len(data)
             super().data_received(data)
@@ -60,15 +88,18 @@ def bounded_http_protocol(max_head_bytes: int, head_timeout_s: float) -> Any:
 
         def on_message_begin(self) -> None:
             super().on_message_begin()
-            self._arm()
+            if self._timer is None:
+                self._arm(head_timeout_s)
 
         def on_headers_complete(self) -> None:
-            self._in_head = False
-            self._disarm()
+            self._in_head, self._in_body = False, True
+            self._arm(body_timeout_s)  # the body's own deadline (a request without one completes at once)
             super().on_headers_complete()
 
         def on_message_complete(self) -> None:
             super().on_message_complete()
+            self._in_body = False
+            self._disarm()
             self._in_head = True  # what follows is the next request's head
             self._head_bytes = 0
 

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import socket
+import subprocess
+import sys
 import time
 
 import httpx
 import pytest
-from harness import ControllerProcess
+from harness import KITGATE, ControllerProcess, clean_env
 
 from .helpers import assert_401, assert_envelope, audit_for, audit_rows, one_audit
 
@@ -158,12 +161,14 @@ def test_header_floods_from_one_address_cannot_flood_the_audit_trail(controller_
     assert len(audit_rows(ctl, event="request.refused")) == 5  # the anon budget, then silence
 
 
-def _closed_after(port: int, drip: bytes | None, limit_s: float) -> float | None:
-    """Seconds until the server closes a connection that drips `drip` every 0.2 s (None: never, within limit_s)."""
+def _closed_after(port: int, drip: bytes | None, limit_s: float,
+                  start: bytes = b"GET /v1/jobs HTTP/1.1\r\nHost: x\r\n") -> float | None:
+    """Seconds until the server closes a connection that sends `start`, then drips `drip` every 0.2 s
+    (None: never, within limit_s). With `drip` None nothing at all is sent."""
     with socket.create_connection(("127.0.0.1", port), timeout=0.2) as s:
         t0 = time.monotonic()
         if drip is not None:
-            s.sendall(b"GET /v1/jobs HTTP/1.1\r\nHost: x\r\n")
+            s.sendall(start)
         while time.monotonic() - t0 < limit_s:
             try:
                 if s.recv(1024) == b"":
@@ -190,6 +195,68 @@ def test_slow_or_silent_request_heads_are_cut_off(controller_factory) -> None:
         r = w.post("/v1/workers/claim", params={"wait_s": 2.5}, json={"worker_id": "w-slow"})
         assert r.status_code == 204
         assert w.get("/v1/keys").status_code == 200  # and the keep-alive connection still works
+
+
+def test_slow_request_bodies_are_cut_off(controller_factory) -> None:
+    ctl = controller_factory({"KITGATE_BODY_TIMEOUT_S": "1"}, name="slowbody")
+    token = ctl.mint_token("jobs:submit", "jobs:read")
+    head = (f"POST /v1/validate HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {token}\r\n"
+            f"Content-Type: application/json\r\nContent-Length: 100000\r\n\r\n").encode()
+    dripping = _closed_after(ctl.port or 0, b"x", limit_s=20, start=head)
+    assert dripping is not None and dripping < 15, dripping  # closed at ~1 s, not held for 100000 * 0.2 s
+    with ctl.client(token) as op:  # a whole body sent at once is untouched, and so is a long wait after it
+        assert op.post("/v1/validate", json={"code": "x = 1\n"}).status_code == 200
+    with ctl.client(ctl.mint_token("worker")) as w:
+        r = w.post("/v1/workers/claim", params={"wait_s": 2.5}, json={"worker_id": "w-slow"})
+        assert r.status_code == 204
+    assert "Traceback" not in ctl.logs()
+
+
+def test_connections_beyond_the_cap_get_a_503_envelope(controller_factory) -> None:
+    ctl = controller_factory({"KITGATE_MAX_CONNECTIONS": "8", "KITGATE_HEADER_TIMEOUT_S": "60"}, name="conncap")
+    held = [socket.create_connection(("127.0.0.1", ctl.port or 0), timeout=5) for _ in range(8)]
+    try:
+        time.sleep(0.5)  # the server has accepted all eight
+        with socket.create_connection(("127.0.0.1", ctl.port or 0), timeout=5) as extra:
+            raw = b""
+            while chunk := extra.recv(65536):
+                raw += chunk
+        head, _, body = raw.partition(b"\r\n\r\n")
+        assert head.startswith(b"HTTP/1.1 503 ") and b"retry-after: 1" in head.lower(), head
+        err = json.loads(body)["error"]
+        assert err["code"] == "too_many_connections" and err["details"] == {"max_connections": 8}
+        for s in held:  # the eight held ones were left alone: nothing was sent to them
+            s.setblocking(False)
+            with pytest.raises(BlockingIOError):
+                s.recv(1)
+    finally:
+        for s in held:
+            s.close()
+    deadline = time.monotonic() + 10
+    status = None
+    while time.monotonic() < deadline and status != 200:  # freed slots are usable again
+        with contextlib.suppress(httpx.TransportError):
+            status = httpx.get(f"{ctl.url}/healthz", timeout=5).status_code
+        time.sleep(0.05)
+    assert status == 200
+
+
+def test_the_connection_cap_must_fit_the_open_file_limit(tmp_path) -> None:
+    """Past RLIMIT_NOFILE the server could not accept (or open SQLite): it raises the soft limit to make
+    room, and refuses to start with one clear line when even the hard limit is too low."""
+    script = "ulimit -Sn 100 && ulimit -Hn 300 && exec \"$0\" \"$@\""
+    too_many = subprocess.run(
+        ["sh", "-c", script, KITGATE, "serve", "--port", "0", "--data-dir", str(tmp_path / "d")],
+        env=clean_env({"KITGATE_MAX_CONNECTIONS": "1000"}), capture_output=True, text=True, timeout=60)
+    lines = too_many.stderr.strip().splitlines()
+    assert too_many.returncode == 2 and len(lines) == 1, too_many.stderr
+    assert "KITGATE_MAX_CONNECTIONS=1000" in lines[0] and "hard limit (ulimit -Hn) is 300" in lines[0]
+    probe = ("import resource; from kitgate.controller.server import check_open_files; "
+             "from kitgate.controller.settings import Settings; "
+             "check_open_files(Settings(max_connections=200)); print(*resource.getrlimit(resource.RLIMIT_NOFILE))")
+    raised = subprocess.run(["sh", "-c", script, sys.executable, "-c", probe],
+                            env=clean_env(), capture_output=True, text=True, timeout=60)
+    assert raised.returncode == 0 and raised.stdout.split() == ["264", "300"], raised.stderr
 
 
 def test_big_bodies_are_not_mistaken_for_big_heads(controller: ControllerProcess, tokens: dict[str, str]) -> None:
