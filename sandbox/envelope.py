@@ -7,13 +7,10 @@ The worker side runs inside Kit, so this module uses nothing but PyJWT, cryptogr
 from __future__ import annotations
 
 import hashlib
-import json
-import os
 import threading
 import time
 import uuid
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 
 ISSUER = "kitgate"
@@ -74,38 +71,34 @@ def build_claims(
     }
 
 
-class ReplayCache:
-    """Claim ids already accepted by this worker, persisted so a restart cannot be used to replay."""
+class ReplayWindow:
+    """Envelope ids (jti) this worker accepted, kept in memory until their envelope expires.
 
-    def __init__(self, path: Path | None = None, max_entries: int = 100_000) -> None:
-        self.path = Path(path) if path else None
+    Why in memory only: persistence across restarts is the claim journal's job (the runner journals
+    every claim id before its job can run and refuses a known one, and `EnvelopeChecker.check` demands
+    `jti == claim_id`). Expired ids are purged at most once a second, so a check is O(1) amortised,
+    not O(claims within the envelope TTL).
+    """
+
+    def __init__(self, max_entries: int = 1_000_000) -> None:
         self.max_entries = max_entries
         self._seen: dict[str, float] = {}
         self._lock = threading.Lock()
-        if self.path and self.path.exists():
-            try:
-                data = json.loads(self.path.read_text())
-                self._seen = {str(k): float(v) for k, v in data.items()}
-            except (ValueError, OSError, AttributeError):
-                self._seen = {}  # a corrupt cache fails closed only for jtis we cannot prove fresh
+        self._purged_at = 0.0
 
     def check_and_add(self, jti: str, exp: float, now: float) -> None:
         with self._lock:
-            self._seen = {k: v for k, v in self._seen.items() if v + CLOCK_SKEW_S >= now}
+            if now - self._purged_at >= 1.0 or len(self._seen) >= self.max_entries:
+                self._seen = {k: v for k, v in self._seen.items() if v + CLOCK_SKEW_S >= now}
+                self._purged_at = now
             if jti in self._seen:
                 raise EnvelopeError("replayed", "this envelope was already used")
             if len(self._seen) >= self.max_entries:
                 raise EnvelopeError("replayed", "replay cache is full")
             self._seen[jti] = exp
-            self._persist()
 
-    def _persist(self) -> None:
-        if not self.path:
-            return
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(self._seen))
-        os.replace(tmp, self.path)
+    def __len__(self) -> int:
+        return len(self._seen)
 
 
 def verify_envelope(
@@ -116,7 +109,7 @@ def verify_envelope(
     policy_digest: str,
     worker_id: str,
     now: float | None = None,
-    seen: ReplayCache | None = None,
+    seen: ReplayWindow | None = None,
 ) -> dict[str, Any]:
     """Return the verified claims, or raise EnvelopeError. Checks run before anything is executed."""
     import jwt

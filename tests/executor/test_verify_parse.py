@@ -51,3 +51,27 @@ def test_only_ed25519_keys_with_a_kid_are_accepted() -> None:
     for bad in ({}, {"keys": "x"}, {"keys": [{**rsa_jwk, "kid": "r"}]}, []):
         with pytest.raises(ValueError):
             keys_from_jwks(bad)
+
+
+def test_the_checker_refuses_the_same_envelope_twice() -> None:
+    """The in-memory replay window refuses a second use even when the journal is not asked."""
+    from kitgate.executor.verify import EnvelopeChecker
+    from kitgate.sandbox.envelope import build_claims, code_sha256, sign_envelope
+    from kitgate.sandbox.policy import load_policy
+
+    key = Ed25519PrivateKey.generate()
+    policy = load_policy("scene-edit")
+    code = "x = 1\n"
+    claims = build_claims(job_id="j1", code_sha256=code_sha256(code), policy=policy.name,
+                          policy_digest=policy.digest, limits={}, timeout_s=5, worker_id="w1", attempt=1, ttl_s=60)
+    raw = parse_claim({**GOOD, "code": code, "policy": policy.name, "policy_digest": policy.digest,
+                       "claim_id": claims["jti"], "envelope": sign_envelope(key, "k1", claims)})
+    checker = EnvelopeChecker({"k1": key.public_key()}, "w1")
+    assert checker.check(raw).claim_id == claims["jti"]
+    with pytest.raises(ClaimRefused) as info:
+        checker.check(raw)
+    assert info.value.reason == "replayed"
+    other = EnvelopeChecker({"k1": key.public_key()}, "w2")  # and an envelope for w1 is not w2's
+    with pytest.raises(ClaimRefused) as info:
+        other.check(raw)
+    assert info.value.reason == "wrong_audience"

@@ -551,7 +551,7 @@ class Runner:
                 jwks = resp.body
         # The claim journal is the persisted replay record (record_claim refuses a known claim id and
         # the checker demands jti == claim_id); the checker's own cache stays in memory, a second check.
-        self._checker = EnvelopeChecker(keys_from_jwks(jwks), self.worker_id, self.config.policy_dir, None)
+        self._checker = EnvelopeChecker(keys_from_jwks(jwks), self.worker_id, self.config.policy_dir)
         return True
 
     def _claim_once(self) -> bool:

@@ -8,7 +8,6 @@ claim id all check out. A refusal is reported as `rejected` and nothing runs.
 from __future__ import annotations
 
 import re
-import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -106,59 +105,16 @@ def keys_from_jwks(jwks: Any) -> dict[str, Any]:
     return out
 
 
-class ReplayWindow:
-    """In-memory seen-jti set with the `check_and_add` of `kitgate.sandbox.envelope.ReplayCache`.
-
-    Why not that class: it rebuilds its whole dict on every check (O(claims within the envelope TTL)
-    per claim: ~1 ms at 25 jobs/s here, growing with throughput) and rewrites a JSON file of all of
-    them. Expired entries are purged here at most once a second. Persistence across restarts is the
-    claim journal's job (`WorkerState.record_claim` refuses a known claim id, and `check` demands
-    `jti == claim_id`).
-    """
-
-    def __init__(self, max_entries: int = 1_000_000) -> None:
-        self.max_entries = max_entries
-        self._seen: dict[str, float] = {}
-        self._lock = threading.Lock()
-        self._purged_at = 0.0
-
-    def check_and_add(self, jti: str, exp: float, now: float) -> None:
-        from kitgate.sandbox.envelope import CLOCK_SKEW_S, EnvelopeError
-
-        with self._lock:
-            if now - self._purged_at >= 1.0 or len(self._seen) >= self.max_entries:
-                self._seen = {k: v for k, v in self._seen.items() if v + CLOCK_SKEW_S >= now}
-                self._purged_at = now
-            if jti in self._seen:
-                raise EnvelopeError("replayed", "this envelope was already used")
-            if len(self._seen) >= self.max_entries:
-                raise EnvelopeError("replayed", "replay cache is full")
-            self._seen[jti] = exp
-
-    def __len__(self) -> int:
-        return len(self._seen)
-
-
 class EnvelopeChecker:
     """Verifies claims against pinned keys and the local policy directory."""
 
-    def __init__(
-        self,
-        public_keys: dict[str, Any],
-        worker_id: str,
-        policy_dir: Path | None = None,
-        replay_path: Path | None = None,
-    ) -> None:
+    def __init__(self, public_keys: dict[str, Any], worker_id: str, policy_dir: Path | None = None) -> None:
+        from kitgate.sandbox.envelope import ReplayWindow
+
         self._keys = dict(public_keys)
         self._worker_id = worker_id
         self._policy_dir = policy_dir
-        self._seen: Any
-        if replay_path is not None:
-            from kitgate.sandbox.envelope import ReplayCache
-
-            self._seen = ReplayCache(replay_path)  # persisted: a restart cannot be used to replay a claim
-        else:
-            self._seen = ReplayWindow()  # the caller persists claim ids itself (the runner's journal)
+        self._seen = ReplayWindow()  # across restarts, the runner's claim journal refuses known claim ids
 
     def check(self, raw: RawClaim, *, now: float | None = None) -> Job:
         """Return the verified Job or raise ClaimRefused."""
