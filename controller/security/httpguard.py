@@ -3,12 +3,13 @@
 With httptools (what uvicorn picks when it is installed) a request head of any size is buffered in full
 before the app sees it, a client that drips header or body bytes holds its connection for ever
 (slowloris), and nothing bounds how many connections are open. This protocol
-- drops a head past `max_head_bytes` while it is still arriving (uvicorn's plain 400);
+- drops a head past `max_head_bytes` while it is still arriving (400 `headers_too_large`);
 - closes a connection that has not completed its request head within `head_timeout_s` of connecting or
   of starting the request, or its body within `body_timeout_s` of the end of the head;
 - answers a connection beyond `max_connections` with a 503 in the error envelope and closes it, before
   it reads anything (uvicorn's own `limit_concurrency` answers in plain text, after the head).
-The app-level HeaderLimitMiddleware still answers smaller floods with a 431 envelope. Without
+What httptools cannot parse gets a 400 `bad_request` envelope, not uvicorn's plain text. The
+app-level HeaderLimitMiddleware still answers smaller floods with a 431 envelope. Without
 httptools, uvicorn's h11 parser caps an incomplete head at 16 KiB itself (no deadlines, no cap).
 """
 
@@ -21,14 +22,13 @@ from typing import Any
 from kitgate.controller.errors import envelope
 
 
-def _overload_response(max_connections: int) -> bytes:
-    body = json.dumps(envelope(
-        "too_many_connections",
-        f"the controller already holds its maximum of {max_connections} connections; retry shortly",
-        {"max_connections": max_connections}, None,
-    )).encode()
-    head = (f"HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json\r\n"
-            f"content-length: {len(body)}\r\nretry-after: 1\r\nconnection: close\r\n\r\n")
+def raw_envelope_response(status_line: str, code: str, message: str, details: dict[str, Any],
+                          extra_headers: str = "") -> bytes:
+    """A whole `connection: close` response in the error envelope, for the parser level (no app, no
+    request id): what uvicorn would answer there in plain text."""
+    body = json.dumps(envelope(code, message, details, None)).encode()
+    head = (f"HTTP/1.1 {status_line}\r\ncontent-type: application/json\r\ncontent-length: {len(body)}\r\n"
+            f"{extra_headers}connection: close\r\n\r\n")
     return head.encode() + body
 
 
@@ -39,7 +39,15 @@ def bounded_http_protocol(max_head_bytes: int, head_timeout_s: float, body_timeo
         from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
     except ImportError:
         return "auto"
-    overload = _overload_response(max_connections)
+    overload = raw_envelope_response(
+        "503 Service Unavailable", "too_many_connections",
+        f"the controller already holds its maximum of {max_connections} connections; retry shortly",
+        {"max_connections": max_connections}, "retry-after: 1\r\n")
+    head_too_large = raw_envelope_response(
+        "400 Bad Request", "headers_too_large",
+        f"the request head is over {max_head_bytes} bytes", {"max_head_bytes": max_head_bytes})
+    malformed = raw_envelope_response(
+        "400 Bad Request", "bad_request", "the request is not valid HTTP/1.1 (request line or headers)", {})
 
     class BoundedHttpToolsProtocol(HttpToolsProtocol):
         """Counts the bytes that arrive while a request head is incomplete (from the connection's start or
@@ -68,8 +76,7 @@ def bounded_http_protocol(max_head_bytes: int, head_timeout_s: float, body_timeo
         def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
             super().connection_made(transport)
             if len(self.connections) > max_connections:
-                transport.write(overload)
-                transport.close()
+                self._answer_and_close(overload)
                 return
             self._arm(head_timeout_s)  # a connection that never completes a request head is closed
 
@@ -84,7 +91,16 @@ def bounded_http_protocol(max_head_bytes: int, head_timeout_s: float, body_timeo
                 self._head_bytes += len(data)
             super().data_received(data)
             if self._in_head and self._head_bytes > max_head_bytes and not self.transport.is_closing():
-                self.send_400_response("Invalid HTTP request received.")  # the head alone is over the cap
+                self._answer_and_close(head_too_large)  # the head alone is over the cap
+
+        def send_400_response(self, msg: str) -> None:
+            """uvicorn calls this for what httptools cannot parse: the envelope instead of plain text."""
+            self._answer_and_close(malformed)
+
+        def _answer_and_close(self, response: bytes) -> None:
+            self._disarm()
+            self.transport.write(response)
+            self.transport.close()
 
         def on_message_begin(self) -> None:
             super().on_message_begin()
