@@ -110,12 +110,14 @@ def serve(settings: Settings, port_file: Path | None = None) -> None:
     from kitgate.controller.app import create_app
     from kitgate.controller.logging import configure_logging
     from kitgate.controller.security.httpguard import bounded_http_protocol
+    from kitgate.controller.security.netguard import in_networks, parse_networks
 
     check_runtime(settings)
     configure_logging(settings.log_level, settings.log_json)
     sock = bind_socket(settings.host, settings.port)
     port = sock.getsockname()[1]
     app = create_app(settings)
+    proxies = parse_networks(settings.trusted_proxies)
     config = uvicorn.Config(
         app,
         log_level="warning",
@@ -127,7 +129,8 @@ def serve(settings: Settings, port_file: Path | None = None) -> None:
         timeout_graceful_shutdown=5,
         # caps the request head while it arrives, puts deadlines on head and body, caps connections
         http=bounded_http_protocol(max(65_536, 4 * settings.max_header_bytes), settings.header_timeout_s,
-                                   settings.body_timeout_s, settings.max_connections),
+                                   settings.body_timeout_s, settings.max_connections,
+                                   settings.max_connections_per_ip, lambda ip: in_networks(ip, proxies)),
         ssl_certfile=str(settings.tls_cert) if settings.tls_cert else None,
         ssl_keyfile=str(settings.tls_key) if settings.tls_key else None,
     )

@@ -70,6 +70,7 @@ class Settings(BaseSettings):
     header_timeout_s: float = Field(10.0, gt=0, le=300)  # to send a complete request head (slowloris)
     body_timeout_s: float = Field(30.0, gt=0, le=600)  # to send the body, once the head is complete
     max_connections: int = Field(512, ge=8, le=100_000)  # open at once; more get a 503 envelope
+    max_connections_per_ip: int = Field(64, ge=1, le=100_000)  # from one address (not trusted proxies)
     max_wait_s: float = Field(60.0, gt=0, le=600)
     execute_default_wait_s: float = Field(30.0, gt=0, le=600)
     claim_max_wait_s: float = Field(30.0, gt=0, le=600)

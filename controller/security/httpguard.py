@@ -6,8 +6,9 @@ before the app sees it, a client that drips header or body bytes holds its conne
 - drops a head past `max_head_bytes` while it is still arriving (400 `headers_too_large`);
 - closes a connection that has not completed its request head within `head_timeout_s` of connecting or
   of starting the request, or its body within `body_timeout_s` of the end of the head;
-- answers a connection beyond `max_connections` with a 503 in the error envelope and closes it, before
-  it reads anything (uvicorn's own `limit_concurrency` answers in plain text, after the head).
+- answers a connection beyond `max_connections` in all, or beyond `max_per_ip` from one peer address,
+  with a 503 in the error envelope and closes it, before it reads anything (uvicorn's own
+  `limit_concurrency` answers in plain text, after the head, and counts everyone together).
 What httptools cannot parse gets a 400 `bad_request` envelope, not uvicorn's plain text. The
 app-level HeaderLimitMiddleware still answers smaller floods with a 431 envelope. Without
 httptools, uvicorn's h11 parser caps an incomplete head at 16 KiB itself (no deadlines, no cap).
@@ -17,6 +18,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections import Counter
+from collections.abc import Callable
 from typing import Any
 
 from kitgate.controller.errors import envelope
@@ -33,12 +36,21 @@ def raw_envelope_response(status_line: str, code: str, message: str, details: di
 
 
 def bounded_http_protocol(max_head_bytes: int, head_timeout_s: float, body_timeout_s: float,
-                          max_connections: int) -> Any:
-    """The protocol class for uvicorn.Config(http=...), or "auto" when httptools is not installed."""
+                          max_connections: int, max_per_ip: int,
+                          exempt: Callable[[str], bool] = lambda _ip: False) -> Any:
+    """The protocol class for uvicorn.Config(http=...), or "auto" when httptools is not installed.
+
+    `exempt(ip)` names peers the per-address cap does not apply to (trusted proxies: every client behind
+    them shares their address)."""
     try:
         from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
     except ImportError:
         return "auto"
+    per_ip: Counter[str] = Counter()  # open connections per peer address; touched on the event loop only
+    crowded = raw_envelope_response(
+        "503 Service Unavailable", "too_many_connections",
+        f"this address already holds the maximum of {max_per_ip} connections; close some or retry shortly",
+        {"max_connections_per_ip": max_per_ip}, "retry-after: 1\r\n")
     overload = raw_envelope_response(
         "503 Service Unavailable", "too_many_connections",
         f"the controller already holds its maximum of {max_connections} connections; retry shortly",
@@ -58,6 +70,7 @@ def bounded_http_protocol(max_head_bytes: int, head_timeout_s: float, body_timeo
         _in_body = False
         _head_bytes = 0
         _timer: asyncio.TimerHandle | None = None
+        _counted_ip: str | None = None
 
         def _arm(self, seconds: float) -> None:
             self._disarm()
@@ -78,10 +91,22 @@ def bounded_http_protocol(max_head_bytes: int, head_timeout_s: float, body_timeo
             if len(self.connections) > max_connections:
                 self._answer_and_close(overload)
                 return
+            ip = self.client[0] if self.client else None
+            if ip is not None and not exempt(ip):
+                self._counted_ip = ip
+                per_ip[ip] += 1
+                if per_ip[ip] > max_per_ip:
+                    self._answer_and_close(crowded)
+                    return
             self._arm(head_timeout_s)  # a connection that never completes a request head is closed
 
         def connection_lost(self, exc: Exception | None) -> None:
             self._disarm()
+            ip, self._counted_ip = self._counted_ip, None
+            if ip is not None:
+                per_ip[ip] -= 1
+                if per_ip[ip] <= 0:
+                    del per_ip[ip]
             super().connection_lost(exc)
 
         def data_received(self, data: bytes) -> None:

@@ -238,33 +238,63 @@ def test_slow_request_bodies_are_cut_off(controller_factory) -> None:
     assert "Traceback" not in ctl.logs()
 
 
-def test_connections_beyond_the_cap_get_a_503_envelope(controller_factory) -> None:
-    ctl = controller_factory({"KITGATE_MAX_CONNECTIONS": "8", "KITGATE_HEADER_TIMEOUT_S": "60"}, name="conncap")
-    held = [socket.create_connection(("127.0.0.1", ctl.port or 0), timeout=5) for _ in range(8)]
+def _hold_then_one_more(ctl: ControllerProcess, hold: int) -> bytes | None:
+    """Open `hold` idle connections, then one more: what the extra one is answered before it sends
+    anything (None: nothing, it was left open). Checks that the held ones were sent nothing."""
+    held = [socket.create_connection(("127.0.0.1", ctl.port or 0), timeout=5) for _ in range(hold)]
     try:
-        time.sleep(0.5)  # the server has accepted all eight
-        with socket.create_connection(("127.0.0.1", ctl.port or 0), timeout=5) as extra:
-            raw = b""
-            while chunk := extra.recv(65536):
-                raw += chunk
-        head, _, body = raw.partition(b"\r\n\r\n")
-        assert head.startswith(b"HTTP/1.1 503 ") and b"retry-after: 1" in head.lower(), head
-        err = json.loads(body)["error"]
-        assert err["code"] == "too_many_connections" and err["details"] == {"max_connections": 8}
-        for s in held:  # the eight held ones were left alone: nothing was sent to them
+        time.sleep(0.5)  # the server has accepted them all
+        answer: bytes | None = b""
+        with socket.create_connection(("127.0.0.1", ctl.port or 0), timeout=2) as extra:
+            try:
+                while chunk := extra.recv(65536):
+                    answer += chunk
+            except TimeoutError:
+                answer = answer or None
+        for s in held:  # the held ones were left alone: nothing was sent to them
             s.setblocking(False)
             with pytest.raises(BlockingIOError):
                 s.recv(1)
+        return answer
     finally:
         for s in held:
             s.close()
+
+
+def _refusal(raw: bytes | None) -> dict:
+    assert raw is not None, "the extra connection was accepted"
+    head, _, body = raw.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 503 ") and b"retry-after: 1" in head.lower(), head
+    err = json.loads(body)["error"]
+    assert err["code"] == "too_many_connections", err
+    return err
+
+
+def _serves_again(ctl: ControllerProcess) -> bool:
     deadline = time.monotonic() + 10
-    status = None
-    while time.monotonic() < deadline and status != 200:  # freed slots are usable again
+    while time.monotonic() < deadline:  # freed slots are usable again
         with contextlib.suppress(httpx.TransportError):
-            status = httpx.get(f"{ctl.url}/healthz", timeout=5).status_code
+            if httpx.get(f"{ctl.url}/healthz", timeout=5).status_code == 200:
+                return True
         time.sleep(0.05)
-    assert status == 200
+    return False
+
+
+def test_connections_beyond_the_cap_get_a_503_envelope(controller_factory) -> None:
+    ctl = controller_factory({"KITGATE_MAX_CONNECTIONS": "8", "KITGATE_HEADER_TIMEOUT_S": "60"}, name="conncap")
+    assert _refusal(_hold_then_one_more(ctl, 8))["details"] == {"max_connections": 8}
+    assert _serves_again(ctl)
+
+
+def test_one_address_cannot_take_every_connection(controller_factory) -> None:
+    settings = {"KITGATE_MAX_CONNECTIONS_PER_IP": "4", "KITGATE_HEADER_TIMEOUT_S": "60"}
+    ctl = controller_factory(settings, name="perip")
+    err = _refusal(_hold_then_one_more(ctl, 4))
+    assert err["details"] == {"max_connections_per_ip": 4} and "this address" in err["message"]
+    assert _serves_again(ctl)
+    # Behind a trusted proxy every client shares the proxy's address: the per-address cap is not applied.
+    proxied = controller_factory({**settings, **PROXY}, name="perip-proxy")
+    assert _hold_then_one_more(proxied, 6) is None
 
 
 def test_the_connection_cap_must_fit_the_open_file_limit(tmp_path) -> None:
