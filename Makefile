@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint bench schema clean venv
+.PHONY: demo test lint bench schema policies clean venv browser
 
 venv: $(STAMP)
 
@@ -17,7 +17,15 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(BIN)/kitgate demo
 
-test: $(STAMP)
+# Debian's chromium, which Playwright drives in tests/e2e/test_docs_browser.py (Playwright downloads nothing).
+# Installed when we are root with apt; otherwise that one test skips and says why.
+browser:
+	@command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	  else echo "note: no chromium, so tests/e2e/test_docs_browser.py skips (apt-get install -y chromium)"; fi
+
+test: $(STAMP) browser
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -q
 
@@ -29,6 +37,9 @@ bench: $(STAMP)
 	$(BIN)/python bench/sandbox.py
 	$(BIN)/python bench/auth.py
 	$(BIN)/python bench/worker_overhead.py
+
+policies: $(STAMP)
+	$(BIN)/python -m kitgate.sandbox.policy_layers policies/src policies
 
 schema: $(STAMP)
 	$(BIN)/kitgate export-schema --output shared_schema.json

@@ -107,9 +107,29 @@ class AgentRun:
     steps: int = 0
 
 
+class ToolCallingUnsupported(TypeError):
+    """The chat model cannot be given tools; the message names the model class and what it lacks."""
+
+
+def bind_tools(llm: Any, tools: list[Any]) -> Any:
+    """Any LangChain chat model with tool calling works; one without gets one clear error, not a bare
+    NotImplementedError from deep inside LangChain (BaseChatModel.bind_tools raises that by default)."""
+    name = type(llm).__name__
+    if not callable(getattr(llm, "bind_tools", None)):
+        raise ToolCallingUnsupported(
+            f"{name} has no bind_tools(): create_kit_agent needs a LangChain chat model that supports tool "
+            "calling (for example ChatOpenAI, ChatAnthropic, ChatOllama with a tool-capable model)")
+    try:
+        return llm.bind_tools(tools)
+    except NotImplementedError:
+        raise ToolCallingUnsupported(
+            f"{name}.bind_tools() is not implemented: this chat model does not support tool calling, which "
+            "create_kit_agent needs; use a model class that implements bind_tools") from None
+
+
 class KitAgent:
     def __init__(self, llm: Any, tools: list[Any], system_prompt: str, *, max_steps: int = 8) -> None:
-        self.llm = llm.bind_tools(tools) if hasattr(llm, "bind_tools") else llm
+        self.llm = bind_tools(llm, tools)
         self.tools = {t.name: t for t in tools}
         self.system_prompt = system_prompt
         self.max_steps = max_steps

@@ -63,9 +63,10 @@ class BadResponse(KitgateError):
 class WaitTimeout(KitgateError):
     """``wait`` gave up; the job is still live on the controller (its last view is ``.job``)."""
 
-    def __init__(self, message: str, *, job: Any = None) -> None:
+    def __init__(self, message: str, *, job: Any = None, progress: Any = None) -> None:
         super().__init__(message, code="wait_timeout")
         self.job = job
+        self.progress = progress  # the last JobProgress seen (queue position, workers), when the controller gave one
 
 
 class BadRequest(KitgateError):
@@ -76,6 +77,11 @@ class AuthError(KitgateError):
     """401: missing, expired, revoked or malformed token."""
 
     status = 401
+
+
+class TokenExpired(AuthError):
+    """401 ``token_expired``: the token (or API key) was genuine but its lifetime is over; get a new one.
+    Every other 401 is a plain ``AuthError``: the controller never says why else it refused."""
 
 
 class ForbiddenError(KitgateError):
@@ -151,6 +157,8 @@ def error_from_response(status: int, body: Any, headers: dict[str, str] | None =
     request_id = request_id or headers.get("x-request-id")
     kw: dict[str, Any] = {"code": code, "status": status, "details": details, "request_id": request_id}
     if status == 401:
+        if code == "token_expired":
+            return TokenExpired(message or "the token has expired", **kw)
         return AuthError(message or "authentication required", **kw)
     if status == 403:
         return ForbiddenError(message or "forbidden", **kw)

@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from kitgate.client.sdk import KitgateClient
@@ -19,7 +20,8 @@ def _require_langchain() -> Any:
     try:
         from langchain_core import tools
     except ImportError as exc:  # pragma: no cover - depends on the environment
-        raise ImportError("kitgate's LangChain tools need langchain-core: pip install 'kitgate[langchain]'") from exc
+        raise ImportError("kitgate's LangChain tools need the langchain extra: "
+                          "pip install 'kitgate[langchain]'") from exc
     return tools
 
 
@@ -41,6 +43,7 @@ def kit_tools(
 ) -> list[BaseTool]:
     """LangChain ``StructuredTool``s over one SDK client; ``include`` picks a subset by name."""
     lc_tools = _require_langchain()
+    from langchain_core.tools import create_schema_from_function
     toolkit = (
         client
         if isinstance(client, KitToolkit)
@@ -52,11 +55,30 @@ def kit_tools(
             continue
         out.append(
             lc_tools.StructuredTool.from_function(
-                func=spec.func,
+                func=_with_progress_events(toolkit, spec.func),
                 name=spec.name,
                 description=spec.description,
+                args_schema=create_schema_from_function(spec.name, spec.func, parse_docstring=False),
                 parse_docstring=False,
                 handle_validation_error=_validation_text,
             )
         )
     return out
+
+
+def _with_progress_events(toolkit: KitToolkit, func: Callable[..., str]) -> Callable[..., str]:
+    """Progress lines (the job id at once, then queue/worker state) become the LangChain custom event
+    ``kitgate_progress`` ({"line": ...}) of this tool run, seen by callback handlers and ``astream_events``."""
+    from langchain_core.callbacks.manager import dispatch_custom_event
+
+    def call(callbacks: Any = None, **kwargs: Any) -> str:
+        # LangChain passes `callbacks` (this tool run's child manager) to a function that takes it
+        def sink(line: str) -> None:
+            if callbacks is not None:
+                dispatch_custom_event("kitgate_progress", {"line": line}, config={"callbacks": callbacks})
+
+        with toolkit.reporting(sink):
+            return func(**kwargs)
+
+    call.__name__ = func.__name__
+    return call

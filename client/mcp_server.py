@@ -12,12 +12,18 @@ from __future__ import annotations
 import functools
 import inspect
 import ipaddress
+import warnings
 from collections.abc import Callable
 from typing import Any
 
 from kitgate.client.toolkit import KitToolkit
 
 SERVER_NAME = "kitgate"
+
+
+class MissingExtra(ImportError):
+    """An optional dependency is not installed; the message is the one line naming the pip install."""
+
 INSTRUCTIONS = (
     "Tools for an OpenUSD / Omniverse Kit stage behind the kitgate gateway. Inspect with kit_scene_summary, "
     "kit_list_prims and kit_get_prim (read-only); change the stage with kit_execute; check code with "
@@ -30,31 +36,69 @@ def _mcp() -> tuple[Any, type[Exception]]:
         from mcp.server.mcpserver import MCPServer
         from mcp.server.mcpserver.exceptions import ToolError
     except ImportError as exc:  # pragma: no cover - depends on the environment
-        raise ImportError("kitgate's MCP server needs mcp>=2: pip install 'kitgate[mcp]'") from exc
+        raise MissingExtra("kitgate mcp needs the MCP extra: pip install 'kitgate[mcp]'") from exc
     return MCPServer, ToolError
 
 
-def _as_mcp_tool(func: Callable[..., str], tool_error: type[Exception]) -> Callable[..., str]:
-    """Same signature (so the same JSON schema); a result with ok=False becomes an MCP tool error."""
+def _progress_sink(ctx: Any) -> Callable[[str], None]:
+    """Progress lines from the tool's thread -> MCP log + progress notifications on the server's loop.
 
-    @functools.wraps(func)
-    def call(*args: Any, **kwargs: Any) -> str:
-        text = func(*args, **kwargs)
+    The first line names the job id, so a client sees it while the job is still queued or running."""
+    import anyio.from_thread
+
+    count = 0
+
+    def sink(line: str) -> None:
+        nonlocal count
+        count += 1
+
+        async def send() -> None:
+            await ctx.report_progress(count, None, line)  # a no-op unless the client asked for progress
+            with warnings.catch_warnings():  # MCP logging is deprecated, but many clients show only it
+                warnings.simplefilter("ignore")
+                await ctx.info(line)
+
+        anyio.from_thread.run(send)
+
+    return sink
+
+
+def _as_mcp_tool(toolkit: KitToolkit, func: Callable[..., str], tool_error: type[Exception]) -> Callable[..., Any]:
+    """Same parameters (so the same JSON schema) plus the MCP Context; the blocking call runs in a thread so
+    other calls and progress notifications go on; a result with ok=False becomes an MCP tool error."""
+    from mcp.server.mcpserver import Context
+
+    async def call(ctx: Context, **kwargs: Any) -> str:
+        import anyio.to_thread
+
+        sink = _progress_sink(ctx)
+
+        def blocking() -> str:
+            with toolkit.reporting(sink):
+                return func(**kwargs)
+
+        text = await anyio.to_thread.run_sync(blocking)
         if getattr(text, "ok", True) is False:
             raise tool_error(str(text))
         return str(text)
 
-    call.__signature__ = inspect.signature(func, eval_str=True)  # type: ignore[attr-defined]
+    signature = inspect.signature(func, eval_str=True)
+    ctx_param = inspect.Parameter("ctx", inspect.Parameter.KEYWORD_ONLY, annotation=Context)
+    params = [p.replace(kind=inspect.Parameter.KEYWORD_ONLY) for p in signature.parameters.values()]
+    functools.update_wrapper(call, func)
+    call.__signature__ = signature.replace(parameters=[*params, ctx_param])  # type: ignore[attr-defined]
+    call.__annotations__ = {**{p.name: p.annotation for p in params}, "ctx": Context, "return": str}
     return call
 
 
-def build_server(toolkit: KitToolkit | None = None) -> Any:
-    """An MCP server with the kit tools registered; nothing is contacted yet."""
+def build_server(toolkit: KitToolkit | None = None, log_level: str = "WARNING") -> Any:
+    """An MCP server with the kit tools registered; nothing is contacted yet. Its stderr log stays quiet
+    (warnings) unless asked: stdio clients show it to the user."""
     toolkit = toolkit or KitToolkit()
     server_cls, tool_error = _mcp()
-    server = server_cls(SERVER_NAME, instructions=INSTRUCTIONS)
+    server = server_cls(SERVER_NAME, instructions=INSTRUCTIONS, log_level=log_level)
     for spec in toolkit.specs():
-        server.add_tool(_as_mcp_tool(spec.func, tool_error), name=spec.name, description=spec.description)
+        server.add_tool(_as_mcp_tool(toolkit, spec.func, tool_error), name=spec.name, description=spec.description)
     return server
 
 
@@ -67,9 +111,10 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-def run(*, http: bool = False, host: str = "127.0.0.1", port: int = 8765, toolkit: KitToolkit | None = None) -> None:
+def run(*, http: bool = False, host: str = "127.0.0.1", port: int = 8765, toolkit: KitToolkit | None = None,
+        log_level: str = "WARNING") -> None:
     """Serve over stdio, or streamable HTTP on ``host:port`` (loopback unless the caller insists)."""
-    server = build_server(toolkit)
+    server = build_server(toolkit, log_level)
     try:
         if http:
             server.run("streamable-http", host=host, port=port)

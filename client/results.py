@@ -13,13 +13,42 @@ from collections.abc import Iterable
 from typing import Any
 
 from kitgate.client.errors import ConnectionFailed, KitgateError, PolicyViolation
-from kitgate.controller.models import ExecutionStatus, JobView, ValidateResponse, Violation
+from kitgate.controller.models import ExecutionStatus, JobProgress, JobView, ValidateResponse, Violation
 
 MAX_OUTPUT_CHARS = 2000
 MAX_VALUE_CHARS = 2000
 MAX_PRIMS = 20
 MAX_VIOLATIONS = 10
 MAX_FIELD_CHARS = 300
+MAX_HINT_CHARS = 700  # the hint is what a model rewrites its script from: cut it last
+
+
+NOT_FINISHED = {
+    ExecutionStatus.pending_approval: "waiting for approval by an operator (`kitgate jobs approve ID`)",
+    ExecutionStatus.queued: "queued: no worker has taken it yet",
+    ExecutionStatus.running: "running on a worker",
+}
+
+
+def describe_progress(job: JobView, progress: JobProgress | None, running_s: float | None = None) -> str:
+    """One line on what a job is waiting for: queue position and workers, approval, or worker and time."""
+    if job.status is ExecutionStatus.pending_approval:
+        return "waiting for approval by an operator"
+    if job.status is ExecutionStatus.running:
+        worker = (progress.worker_id if progress else None) or job.worker_id or "a worker"
+        seconds = running_s if running_s is not None else (progress.running_s if progress else None)
+        return f"running on {worker}" + (f" for {seconds:.0f} s" if seconds is not None else "")
+    if job.status is ExecutionStatus.queued:
+        if progress is None:
+            return "queued"
+        where = f"queued at position {progress.position}" if progress.position else "queued"
+        workers = f"{progress.workers_connected} worker{'s' if progress.workers_connected != 1 else ''} connected"
+        if job.labels:
+            workers += f", {progress.workers_matching} with labels {', '.join(job.labels)}"
+        if progress.workers_matching == 0:
+            workers += "; it runs when a matching worker connects"
+        return f"{where}; {workers}"
+    return job.status.value
 
 
 def _clip(text: str, limit: int) -> str:
@@ -44,7 +73,7 @@ def violation_lines(violations: Iterable[Violation], limit: int = MAX_VIOLATIONS
     for v in items[:limit]:
         lines.append(f"- line {v.line}, col {v.col} [{_clip(v.rule, 60)}]: {_clip(v.message, MAX_FIELD_CHARS)}")
         if v.hint:
-            lines.append(f"  hint: {_clip(v.hint, MAX_FIELD_CHARS)}")
+            lines.append(f"  hint: {_clip(v.hint, MAX_HINT_CHARS)}")
     if len(items) > limit:
         lines.append(f"- … {len(items) - limit} more violations not shown")
     return lines
@@ -67,16 +96,19 @@ def _value_text(value: Any) -> str:
     return text
 
 
-def format_job(job: JobView, *, max_output_chars: int = MAX_OUTPUT_CHARS, max_prims: int = MAX_PRIMS) -> str:
-    """The text a model sees for one job (terminal or not)."""
+def format_job(job: JobView, *, max_output_chars: int = MAX_OUTPUT_CHARS, max_prims: int = MAX_PRIMS,
+               stage: str | None = None) -> str:
+    """The text a model sees for one job (terminal or not); `stage`: what the answering worker serves."""
     res = job.result
     status = job.status.value
     lines = [f"status: {status}"]
     if res is not None and res.limit:
         lines[0] += f" (limit reached: {res.limit})"
     lines.append(f"job: {job.id} (policy {job.policy})")
+    if job.worker_id:
+        lines.append(f"worker: {job.worker_id}" + (f" (stage {stage})" if stage else ""))
     if not job.status.terminal:
-        lines.append("the job has not finished yet; check again later with its id")
+        lines.append(NOT_FINISHED.get(job.status, "the job has not finished yet") + "; check again later with its id")
         return "\n".join(lines)
     if res is None:
         if job.status is ExecutionStatus.cancelled:

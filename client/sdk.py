@@ -20,7 +20,7 @@ import re
 import time
 import uuid
 import warnings
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from enum import Enum
 from typing import Any
@@ -39,7 +39,7 @@ from kitgate.client.errors import (
     WaitTimeout,
     error_from_response,
 )
-from kitgate.controller.models import JobList, JobView, ValidateResponse
+from kitgate.controller.models import JobCode, JobList, JobProgress, JobView, ValidateResponse
 from pydantic import BaseModel, ValidationError
 
 __all__ = ["AsyncKitgateClient", "KitgateClient", "RetryPolicy", "new_idempotency_key"]
@@ -50,6 +50,10 @@ _POLICY_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 _RETRYABLE_STATUS = frozenset({502, 503, 504})
 DEFAULT_MAX_RESPONSE_BYTES = 16 * 1024 * 1024
 _LONG_POLL_S = 30.0  # below the controller's default max_wait_s (60)
+_UPDATE_POLL_S = 2.0  # with an on_update callback: how often the queue position / worker is looked up
+# Called with the job (first right after submit, so the id is known at once) and its progress (None when the
+# controller cannot say), each time the wait looks again.
+OnUpdate = Callable[[JobView, JobProgress | None], None]
 
 
 class _Retry(Enum):
@@ -224,6 +228,16 @@ class _Core:
         if max_retries is not None:
             body["max_retries"] = max_retries
         return body
+
+    @staticmethod
+    def wait_timeout(job: JobView, progress: JobProgress | None, waited_s: float) -> WaitTimeout:
+        """Says how long the caller really waited, and what the job is waiting for."""
+        from kitgate.client.results import describe_progress
+
+        return WaitTimeout(
+            f"job {job.id} is still {job.status.value} after {waited_s:.1f} s ({describe_progress(job, progress)})",
+            job=job, progress=progress,
+        )
 
     @staticmethod
     def validate_fallback(code: str, policy: str | None, err: PolicyViolation) -> ValidateResponse:
@@ -401,26 +415,86 @@ class KitgateClient:
             wait_s = min(_poll_interval(i), remaining)  # the server answers early when the job ends
             i += 1
 
-    def wait(self, job_id: str, *, timeout_s: float = 300.0) -> JobView:
-        """Block until the job is terminal; WaitTimeout (job untouched) when it is not by then."""
-        deadline = time.monotonic() + timeout_s
-        job = self.status(job_id)
+    def progress(self, job_id: str) -> JobProgress | None:
+        """Queue position and connected/matching workers, or the running worker; None if not available."""
+        try:
+            data = self._request("GET", f"/v1/jobs/{_check_id(job_id)}/progress", mode=_Retry.IDEMPOTENT)
+        except (BadResponse, KitgateError) as err:
+            if isinstance(err, ConnectionFailed):
+                raise
+            return None
+        try:
+            return JobProgress.model_validate(data)
+        except ValidationError:
+            return None
+
+    def wait(self, job_id: str, *, timeout_s: float = 300.0, on_update: OnUpdate | None = None) -> JobView:
+        """Block until the job is terminal; WaitTimeout (job untouched, with its progress) when it is not by then.
+
+        ``on_update(job, progress)`` is called at once and then every couple of seconds while it waits.
+        """
+        return self._wait(self.status(job_id), time.monotonic(), timeout_s, on_update)
+
+    def _wait(self, job: JobView, started: float, timeout_s: float, on_update: OnUpdate | None) -> JobView:
+        deadline = started + timeout_s
+        progress: JobProgress | None = None
         while not job.status.terminal:
+            if on_update is not None:
+                progress = self.progress(job.id)
+                on_update(job, progress)
             remaining = deadline - time.monotonic()
             if remaining <= 0:
-                raise WaitTimeout(f"job {job_id} still {job.status.value} after {timeout_s:g}s", job=job)
-            job = self.status(job_id, wait_s=min(remaining, _LONG_POLL_S))
+                raise self._core.wait_timeout(job, progress or self.progress(job.id), time.monotonic() - started)
+            window = _UPDATE_POLL_S if on_update is not None else _LONG_POLL_S
+            job = self.status(job.id, wait_s=min(remaining, window))
         return job
 
     def execute(
-        self, code: str, *, policy: str | None = None, timeout_s: float = 120.0, labels: list[str] | None = None
+        self,
+        code: str,
+        *,
+        policy: str | None = None,
+        timeout_s: float = 120.0,
+        labels: list[str] | None = None,
+        on_update: OnUpdate | None = None,
     ) -> JobView:
-        """Submit and wait: the server holds the request while it can, then we poll."""
+        """Submit and wait. Without ``on_update`` the server holds the submit while it can; with it, the
+        callback sees the job id at once and the job's progress while it waits."""
         start = time.monotonic()
-        job = self.submit(code, policy=policy, labels=labels, wait_s=min(timeout_s, _LONG_POLL_S))
+        first_wait = 0.0 if on_update is not None else min(timeout_s, _LONG_POLL_S)
+        job = self.submit(code, policy=policy, labels=labels, wait_s=first_wait or None)
         if job.status.terminal:
             return job
-        return self.wait(job.id, timeout_s=max(0.1, timeout_s - (time.monotonic() - start)))
+        return self._wait(job, start, timeout_s, on_update)
+
+    def approve(self, job_id: str) -> JobView:
+        """Release a job that waits for approval (admin)."""
+        return _model(JobView, self._request("POST", f"/v1/jobs/{_check_id(job_id)}/approve"))
+
+    def reject(self, job_id: str, reason: str) -> JobView:
+        """Refuse a queued or pending job (admin): it ends ``rejected`` with the reason as its error."""
+        body = {"reason": reason}
+        return _model(JobView, self._request("POST", f"/v1/jobs/{_check_id(job_id)}/reject", json_body=body))
+
+    def job_code(self, job_id: str) -> JobCode:
+        data = self._request("GET", f"/v1/jobs/{_check_id(job_id)}/code", mode=_Retry.IDEMPOTENT)
+        return _model(JobCode, data)
+
+    def workers(self) -> list[dict[str, Any]]:
+        """Workers this controller has seen, with ``presence`` connected / silent / stopped (admin)."""
+        data = self._request("GET", "/v1/workers", mode=_Retry.IDEMPOTENT)
+        if not isinstance(data, dict) or not isinstance(data.get("workers"), list):
+            raise BadResponse("controller answered /v1/workers with an unexpected shape", code="bad_response")
+        return data["workers"]
+
+    def audit(self, **params: Any) -> dict[str, Any]:
+        """One page of the audit trail (admin): ``request_id``, ``event``, ``actor``, ``since_seq``, ``since_ts``,
+        ``limit``."""
+        query = {k: v for k, v in params.items() if v is not None}
+        data = self._request("GET", "/v1/audit", params=query, mode=_Retry.IDEMPOTENT)
+        if not isinstance(data, dict) or not isinstance(data.get("records"), list):
+            raise BadResponse("controller answered /v1/audit with an unexpected shape", code="bad_response")
+        return data
 
 
 class AsyncKitgateClient:
@@ -562,21 +636,48 @@ class AsyncKitgateClient:
             wait_s = min(_poll_interval(i), remaining)
             i += 1
 
-    async def wait(self, job_id: str, *, timeout_s: float = 300.0) -> JobView:
-        deadline = time.monotonic() + timeout_s
-        job = await self.status(job_id)
+    async def progress(self, job_id: str) -> JobProgress | None:
+        try:
+            data = await self._request("GET", f"/v1/jobs/{_check_id(job_id)}/progress", mode=_Retry.IDEMPOTENT)
+        except (BadResponse, KitgateError) as err:
+            if isinstance(err, ConnectionFailed):
+                raise
+            return None
+        try:
+            return JobProgress.model_validate(data)
+        except ValidationError:
+            return None
+
+    async def wait(self, job_id: str, *, timeout_s: float = 300.0, on_update: OnUpdate | None = None) -> JobView:
+        return await self._wait(await self.status(job_id), time.monotonic(), timeout_s, on_update)
+
+    async def _wait(self, job: JobView, started: float, timeout_s: float, on_update: OnUpdate | None) -> JobView:
+        deadline = started + timeout_s
+        progress: JobProgress | None = None
         while not job.status.terminal:
+            if on_update is not None:
+                progress = await self.progress(job.id)
+                on_update(job, progress)
             remaining = deadline - time.monotonic()
             if remaining <= 0:
-                raise WaitTimeout(f"job {job_id} still {job.status.value} after {timeout_s:g}s", job=job)
-            job = await self.status(job_id, wait_s=min(remaining, _LONG_POLL_S))
+                progress = progress or await self.progress(job.id)
+                raise self._core.wait_timeout(job, progress, time.monotonic() - started)
+            window = _UPDATE_POLL_S if on_update is not None else _LONG_POLL_S
+            job = await self.status(job.id, wait_s=min(remaining, window))
         return job
 
     async def execute(
-        self, code: str, *, policy: str | None = None, timeout_s: float = 120.0, labels: list[str] | None = None
+        self,
+        code: str,
+        *,
+        policy: str | None = None,
+        timeout_s: float = 120.0,
+        labels: list[str] | None = None,
+        on_update: OnUpdate | None = None,
     ) -> JobView:
         start = time.monotonic()
-        job = await self.submit(code, policy=policy, labels=labels, wait_s=min(timeout_s, _LONG_POLL_S))
+        first_wait = 0.0 if on_update is not None else min(timeout_s, _LONG_POLL_S)
+        job = await self.submit(code, policy=policy, labels=labels, wait_s=first_wait or None)
         if job.status.terminal:
             return job
-        return await self.wait(job.id, timeout_s=max(0.1, timeout_s - (time.monotonic() - start)))
+        return await self._wait(job, start, timeout_s, on_update)

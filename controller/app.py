@@ -7,6 +7,7 @@ import contextlib
 from collections.abc import AsyncIterator
 
 from fastapi import FastAPI
+from kitgate.controller.api_docs import install_docs, package_version
 from kitgate.controller.context import AppContext
 from kitgate.controller.db import Database
 from kitgate.controller.error_handlers import install_error_handlers
@@ -18,17 +19,18 @@ from kitgate.controller.settings import Settings
 from kitgate.controller.store import JobStore
 
 API_TITLE = "kitgate"
-API_VERSION = "1.0.0"
+API_VERSION = package_version()  # the OpenAPI document follows the installed package
 
 
 def build_context(settings: Settings) -> AppContext:
     from kitgate.controller.security import SecurityLayer
 
     db = Database(settings.db_path)
-    store = JobStore(db)
+    store = JobStore(db, max_value_depth=settings.max_json_depth)
     metrics = Metrics(store)
     notifier = Notifier()
     security = SecurityLayer(settings, db)
+    store.credential_live = security.credential_live
     service = JobService(settings, store, notifier, metrics, security)
     return AppContext(settings, db, store, notifier, metrics, security, service)
 
@@ -59,7 +61,10 @@ def create_app(settings: Settings) -> FastAPI:
         version=API_VERSION,
         description="Authenticated, policy-checked, durable execution of Python on OpenUSD stages / Omniverse Kit.",
         lifespan=lifespan,
+        docs_url=None,  # /docs and /redoc come from install_docs: local assets, not a CDN
+        redoc_url=None,
     )
+    install_docs(app)
     app.state.kitgate = ctx
     install_error_handlers(app)
 

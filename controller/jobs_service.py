@@ -13,6 +13,7 @@ import contextlib
 import hashlib
 import logging
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -21,7 +22,7 @@ from kitgate.controller.metrics import Metrics
 from kitgate.controller.models import REPORTABLE_STATUSES, CodeExecuteRequest, ExecutionResult
 from kitgate.controller.notify import Notifier
 from kitgate.controller.settings import Settings
-from kitgate.controller.store import JobRecord, JobStore, NewJob
+from kitgate.controller.store import JobRecord, JobStore, NewJob, WorkerIdTaken
 from starlette.concurrency import run_in_threadpool
 
 _INLINE_COMPILE_BYTES = 16_384  # bigger sources are compiled off the event loop
@@ -51,6 +52,16 @@ class Caller:
     @property
     def is_admin(self) -> bool:
         return "admin" in self.principal.scopes
+
+    @property
+    def credential(self) -> str:
+        """What a worker id is bound to: the token or API key itself, not the name it carries."""
+        return f"{self.principal.kind}:{self.principal.token_id}"
+
+    @property
+    def policies(self) -> frozenset[str] | None:
+        """The policies this credential may use (None: any); a worker claims only such jobs."""
+        return self.principal.policies
 
 
 class JobService:
@@ -234,6 +245,39 @@ class JobService:
         self.notifier.queue_changed()
         return job
 
+    def reject(self, job_id: str, reason: str, caller: Caller) -> JobRecord:
+        with self.store.db.write():
+            job = self.store.reject(job_id, reason)
+            self._audit("job_rejected", caller, job_id=job_id, reason=reason)
+        self.metrics.finished.labels("rejected").inc()
+        self.notifier.job_finished(job_id, job)
+        return job
+
+    def presence_window_s(self) -> float:
+        """A long-polling worker is seen once per poll, a busy one once per heartbeat: allow both, with slack."""
+        return self.settings.claim_max_wait_s + self.settings.heartbeat_timeout_s
+
+    def progress(self, job_id: str, caller: Caller) -> dict[str, Any]:
+        """Where a job stands and whether a connected worker could take it (counts only, never worker ids
+        of other callers' machines, except the one running this caller's job)."""
+        job = self.visible(job_id, caller)
+        now = time.time()
+        live = self.store.live_workers(self.presence_window_s())
+        wanted = set(job.labels)
+        matching = [w for w in live if wanted <= set(w["labels"])]
+        view: dict[str, Any] = {
+            "job_id": job.id, "status": job.status, "server_time": now, "workers_connected": len(live),
+            "workers_matching": len(matching), "stages_matching": sorted({w["stage"] for w in matching if w["stage"]}),
+        }
+        if job.status == "queued":
+            view["position"] = self.store.queue_position(job)
+        if job.worker_id is not None:  # running, or the worker that answered
+            view["worker_id"] = job.worker_id
+            view["worker_stage"] = self.store.worker_stage(job.worker_id)
+        if job.status == "running":
+            view["running_s"] = max(0.0, now - (job.claimed_at or now))
+        return view
+
     # ---- worker side -------------------------------------------------------------------------
     async def claim(
         self,
@@ -242,8 +286,10 @@ class JobService:
         wait_s: float,
         caller: Caller,
         gone: asyncio.Future[None] | None = None,
+        stage: str | None = None,
     ) -> tuple[JobRecord, str] | None:
-        """Long-poll. `gone` completes when the worker hangs up: a dead poll must never take a job."""
+        """Long-poll. `gone` completes when the worker hangs up: a dead poll must never take a job. `stage` (what
+        the worker serves) is recorded with its labels, so clients can name the stage that answered."""
         deadline = time.monotonic() + min(max(wait_s, 0.0), self.settings.claim_max_wait_s)
 
         def sign(job: JobRecord, worker: str, attempt: int) -> tuple[str, str]:
@@ -264,7 +310,7 @@ class JobService:
                 self.metrics.claim_polls.labels("abandoned").inc()
                 return None
             event = self.notifier.queue_event()  # taken before looking, so no wake-up is missed
-            if woken and not self.store.has_claimable(labels):
+            if woken and not self.store.has_claimable(labels, caller.policies):
                 # Every waiting worker is woken by a new job; those the job is not for (or that lost the
                 # race for it) look without taking the write lock and go back to waiting.
                 remaining = deadline - time.monotonic()
@@ -274,8 +320,9 @@ class JobService:
                 await self.notifier.wait_queue(event, remaining, gone)
                 continue
             woken = True
-            with self.store.db.write():
-                claimed = self.store.claim(worker_id, labels, sign, claimed_by=caller.sub)
+            with self.as_worker(worker_id, caller):
+                claimed = self.store.claim(worker_id, labels, sign, claimed_by=caller.sub, policies=caller.policies,
+                                           stage=stage)
                 if claimed is not None:
                     self._audit("job_claimed", caller, job_id=claimed[0].id, worker_id=worker_id,
                                 attempt=claimed[0].attempts)
@@ -298,7 +345,7 @@ class JobService:
         if body.claim_id is None or body.worker_id is None:
             raise ApiError(422, "claim_required", "a result must carry the worker_id and claim_id of its claim")
         result = body.model_dump(mode="json")
-        with self.store.db.write():
+        with self.as_worker(body.worker_id, caller):
             job, requeued = self.store.report(job_id, body.worker_id, body.claim_id, result, reporter=caller.sub)
             self._audit(
                 "job_requeued" if requeued else "job_reported",
@@ -317,9 +364,40 @@ class JobService:
         return job
 
     def heartbeat(self, body: Any, caller: Caller) -> bool:
-        return self.store.heartbeat(
-            body.worker_id, body.job_id, body.claim_id, body.stage, body.state, reporter=caller.sub
-        )
+        with self.as_worker(body.worker_id, caller):
+            return self.store.heartbeat(
+                body.worker_id, body.job_id, body.claim_id, body.stage, body.state, reporter=caller.sub
+            )
+
+    @contextlib.contextmanager
+    def as_worker(self, worker_id: str, caller: Caller) -> Iterator[None]:
+        """One transaction in which `caller` acts as `worker_id`: the id must be unbound, bound to this
+        credential, or bound to one that is no longer valid (then it moves here, audited)."""
+        try:
+            with self.store.db.write():
+                previous = self.store.bind_worker(worker_id, caller.credential)
+                if previous is not None:
+                    self._audit("worker.rebound", caller, worker_id=worker_id, previous=previous,
+                                credential=caller.credential)
+                yield
+        except WorkerIdTaken:
+            self._audit("worker.identity_denied", caller, worker_id=worker_id, credential=caller.credential)
+            raise ApiError(
+                403,
+                "worker_id_taken",
+                f"worker id {worker_id!r} is registered to another credential, which is still valid; use your "
+                "own worker id (e.g. a new --worker-id or state dir), or have an admin revoke the credential "
+                f"that registered it or release the id (POST /v1/workers/{worker_id}/release)",
+                {"worker_id": worker_id},
+            ) from None
+
+    def release_worker(self, worker_id: str, caller: Caller) -> bool:
+        try:
+            previous = self.store.release_worker(worker_id)
+        except KeyError:
+            raise ApiError(404, "not_found", f"no worker {worker_id!r} has been seen") from None
+        self._audit("worker.released", caller, worker_id=worker_id, previous=previous)
+        return previous is not None
 
     def sweep_lost(self) -> list[JobRecord]:
         lost = self.store.mark_lost(self.settings.heartbeat_timeout_s)

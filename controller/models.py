@@ -178,6 +178,36 @@ class HeartbeatResponse(BaseModel):
     cancel: bool = False
 
 
+class WorkerReleased(BaseModel):
+    worker_id: str
+    released: bool = Field(..., description="false: the id was not bound to any credential")
+
+
+class JobProgress(BaseModel):
+    """What a waiting client shows: where the job is and whether anything can run it."""
+
+    job_id: str
+    status: ExecutionStatus
+    position: int | None = Field(None, description="queued: 1 = next to be claimed (all owners, FIFO)")
+    workers_connected: int = Field(0, description="workers seen within the claim/heartbeat window")
+    workers_matching: int = Field(0, description="connected workers whose labels include all of the job's")
+    stages_matching: list[str] = Field(default_factory=list, description="distinct stages of the matching workers")
+    worker_id: str | None = Field(None, description="the worker running the job, or the one that answered")
+    worker_stage: str | None = Field(None, description="the stage that worker serves")
+    running_s: float | None = Field(None, description="running: seconds since the worker claimed the job")
+    server_time: float
+
+
+class JobCode(BaseModel):
+    job_id: str
+    code: str
+    code_sha256: str
+
+
+class RejectRequest(_Strict):
+    reason: str = Field(..., min_length=1, max_length=1000)
+
+
 class ErrorBody(BaseModel):
     code: str
     message: str

@@ -13,8 +13,11 @@ from kitgate.controller.models import (
     ErrorEnvelope,
     ExecutionResult,
     ExecutionStatus,
+    JobCode,
     JobList,
+    JobProgress,
     JobView,
+    RejectRequest,
     ValidateRequest,
     ValidateResponse,
 )
@@ -104,6 +107,21 @@ def router(ctx: AppContext) -> APIRouter:
     @api.post("/jobs/{job_id}/approve", response_model=JobView, summary="Release a job awaiting approval")
     async def approve(job_id: JobId, caller: Caller = Depends(admin)) -> JobView:
         return JobView.model_validate(svc.approve(job_id, caller).view())
+
+    @api.post("/jobs/{job_id}/reject", response_model=JobView,
+              summary="Refuse a queued or pending job (admin): it ends `rejected`, error type rejected_by_operator")
+    async def reject(job_id: JobId, body: RejectRequest, caller: Caller = Depends(admin)) -> JobView:
+        return JobView.model_validate(svc.reject(job_id, body.reason, caller).view())
+
+    @api.get("/jobs/{job_id}/progress", response_model=JobProgress,
+             summary="Queue position, connected/matching workers, or the running worker and elapsed time")
+    async def progress(job_id: JobId, caller: Caller = Depends(reader)) -> JobProgress:
+        return JobProgress.model_validate(svc.progress(job_id, caller))
+
+    @api.get("/jobs/{job_id}/code", response_model=JobCode, summary="The job's source code (owner or admin)")
+    async def code(job_id: JobId, caller: Caller = Depends(reader)) -> JobCode:
+        job = svc.visible(job_id, caller)
+        return JobCode(job_id=job.id, code=job.code, code_sha256=job.code_sha256)
 
     @api.post("/jobs/{job_id}/result", response_model=JobView, tags=["workers"], summary="Report a claimed job")
     async def result(job_id: JobId, body: ExecutionResult, caller: Caller = Depends(worker)) -> JobView:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import os
 import socket
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from kitgate.controller.settings import Settings
 
@@ -104,8 +106,12 @@ def _write_port_file(path: Path, port: int) -> None:
     os.replace(tmp, path)
 
 
-def serve(settings: Settings, port_file: Path | None = None) -> None:
-    """Blocks until SIGINT/SIGTERM. The port file appears only once the app has started."""
+def serve(settings: Settings, port_file: Path | None = None, on_started: Callable[[Any, int], None] | None = None,
+          on_stopping: Callable[[Any], None] | None = None, on_stopped: Callable[[], None] | None = None) -> None:
+    """Blocks until SIGINT/SIGTERM. The port file appears only once the app has started.
+
+    `on_started(app, port)` runs once serving (the CLI prints where it listens); `on_stopping(app)` when a
+    stop begins, `on_stopped()` when it is done."""
     import uvicorn
     from kitgate.controller.app import create_app
     from kitgate.controller.logging import configure_logging
@@ -140,10 +146,16 @@ def serve(settings: Settings, port_file: Path | None = None) -> None:
             await super().startup(sockets=sockets)
             if port_file is not None and self.started:
                 _write_port_file(port_file, port)
+            if on_started is not None and self.started:
+                on_started(app, port)
 
         async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+            if on_stopping is not None:
+                on_stopping(app)
             app.state.kitgate.notifier.stop()  # answer pending long-polls now instead of cancelling them
             await super().shutdown(sockets=sockets)
+            if on_stopped is not None:  # here, not after run(): uvicorn re-raises SIGTERM/SIGINT once stopped
+                on_stopped()
 
     server = _Server(config)
     try:

@@ -71,6 +71,9 @@ class Settings(BaseSettings):
     body_timeout_s: float = Field(30.0, gt=0, le=600)  # to send the body, once the head is complete
     max_connections: int = Field(512, ge=8, le=100_000)  # open at once; more get a 503 envelope
     max_connections_per_ip: int = Field(64, ge=1, le=100_000)  # from one address (not trusted proxies)
+    # JSON bodies: nesting and container count, measured before parsing (pydantic serialises ~250 levels)
+    max_json_depth: int = Field(100, ge=8, le=200)
+    max_json_containers: int = Field(100_000, ge=100, le=10_000_000)
     max_wait_s: float = Field(60.0, gt=0, le=600)
     execute_default_wait_s: float = Field(30.0, gt=0, le=600)
     claim_max_wait_s: float = Field(30.0, gt=0, le=600)

@@ -3,6 +3,10 @@
 Every state change is one IMMEDIATE transaction, so a claim is atomic even across processes: two
 workers can never hold the same job, and a controller killed mid-write leaves the last committed
 state, which is all a restart needs.
+
+A worker id belongs to the credential (token or API key) that first used it: the binding is a column of
+the workers row, so it survives restarts, and another live credential cannot claim, heartbeat or report
+under that id (it would rewrite the worker's labels, stage and state).
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from typing import Any
 
 from kitgate.controller.db import Database
 from kitgate.controller.errors import ApiError
+from kitgate.controller.security.jsonshape import deeper_than
 
 _DDL = [
     """CREATE TABLE jobs (
@@ -57,6 +62,7 @@ _DDL = [
         first_seen REAL NOT NULL,
         last_seen REAL NOT NULL
     )""",
+    "ALTER TABLE workers ADD COLUMN credential TEXT",  # "<kind>:<token or key id>" that owns the id
 ]
 
 TERMINAL = frozenset({"succeeded", "failed", "timed_out", "rejected", "cancelled", "lost"})
@@ -64,6 +70,34 @@ TERMINAL = frozenset({"succeeded", "failed", "timed_out", "rejected", "cancelled
 # of it (expired envelope, shutting down, busy); only such jobs are re-queued, because scene edits
 # are not idempotent and a job that may have started must never run twice.
 NOT_STARTED = "not_started"
+DEFAULT_VALUE_DEPTH = 100  # Settings.max_json_depth's default
+
+
+class WorkerIdTaken(Exception):
+    """The worker id is bound to another credential that is still valid."""
+
+    def __init__(self, worker_id: str) -> None:
+        super().__init__(worker_id)
+        self.worker_id = worker_id
+
+
+def _withheld(max_depth: int) -> dict[str, str]:
+    return {"withheld": f"the value nests deeper than {max_depth} levels (stored before KITGATE_MAX_JSON_DEPTH "
+                        "applied to results); it cannot be served"}
+
+
+def _decode_result(text: str | None, status: str, max_depth: int) -> dict[str, Any] | None:
+    """A stored result, with a value too deep to serialise replaced by a note (only `value` is free-form)."""
+    if not text:
+        return None
+    if not deeper_than(text, max_depth):
+        return json.loads(text)
+    try:
+        result = json.loads(text)
+    except RecursionError:
+        return {"status": status, "value": _withheld(max_depth)}
+    result["value"] = _withheld(max_depth)
+    return result
 
 
 @dataclass(frozen=True)
@@ -96,11 +130,11 @@ class JobRecord:
     result: dict[str, Any] | None = field(default=None)
 
     @classmethod
-    def from_row(cls, row: sqlite3.Row) -> JobRecord:
+    def from_row(cls, row: sqlite3.Row, max_value_depth: int = DEFAULT_VALUE_DEPTH) -> JobRecord:
         data = dict(row)
         data["labels"] = json.loads(data["labels"])
         data["limits"] = json.loads(data["limits"])
-        data["result"] = json.loads(data["result"]) if data["result"] else None
+        data["result"] = _decode_result(data["result"], data["status"], max_value_depth)
         return cls(**data)
 
     @property
@@ -154,17 +188,25 @@ Signer = Callable[[JobRecord, str, int], tuple[str, str]]
 class JobStore:
     """All job state transitions. Methods are synchronous and short; callers own the wake-ups."""
 
-    def __init__(self, db: Database, clock: Callable[[], float] = time.time) -> None:
+    def __init__(self, db: Database, clock: Callable[[], float] = time.time,
+                 max_value_depth: int = DEFAULT_VALUE_DEPTH) -> None:
         self.db = db
         self.clock = clock
+        self.max_value_depth = max_value_depth
+        # Is a credential ("<kind>:<id>") still valid? The security layer answers; until it is wired in,
+        # every credential counts as valid, so a binding is never taken over.
+        self.credential_live: Callable[[str], bool] = lambda _credential: True
 
     def migrate(self) -> None:
         self.db.migrate("jobs", _DDL)
 
     # ---- reads -------------------------------------------------------------------------------
+    def _record(self, row: sqlite3.Row) -> JobRecord:
+        return JobRecord.from_row(row, self.max_value_depth)
+
     def get(self, job_id: str) -> JobRecord | None:
         row = self.db.connection().execute("SELECT * FROM jobs WHERE id=?", (job_id,)).fetchone()
-        return JobRecord.from_row(row) if row else None
+        return self._record(row) if row else None
 
     def find_idempotent(self, owner: str, key: str) -> JobRecord | None:
         row = (
@@ -172,7 +214,7 @@ class JobStore:
             .execute("SELECT * FROM jobs WHERE owner=? AND idempotency_key=?", (owner, key))
             .fetchone()
         )
-        return JobRecord.from_row(row) if row else None
+        return self._record(row) if row else None
 
     def list(
         self, owner: str | None, limit: int, before_seq: int | None = None, status: str | None = None
@@ -191,7 +233,7 @@ class JobStore:
         where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
         sql = f"SELECT * FROM jobs {where} ORDER BY seq DESC LIMIT ?"  # noqa: S608 - clauses are constants
         rows = self.db.connection().execute(sql, (*params, limit)).fetchall()
-        return [JobRecord.from_row(r) for r in rows]
+        return [self._record(r) for r in rows]
 
     def last(self, owner: str | None) -> JobRecord | None:
         jobs = self.list(owner, 1)
@@ -202,8 +244,29 @@ class JobStore:
         return {r[0]: r[1] for r in rows}
 
     def workers(self) -> list[dict[str, Any]]:
+        """Admin view; `credential` is the "<kind>:<id>" the worker id is bound to (ids, never secrets)."""
         rows = self.db.connection().execute("SELECT * FROM workers ORDER BY last_seen DESC LIMIT 1000").fetchall()
         return [{**dict(r), "labels": json.loads(r["labels"])} for r in rows]
+
+    def queue_position(self, job: JobRecord) -> int:
+        """1 + the queued jobs (any owner) that a worker would look at before this one."""
+        row = self.db.connection().execute(
+            "SELECT COUNT(*) FROM jobs WHERE status='queued' AND (queued_at<? OR (queued_at=? AND seq<?))",
+            (job.queued_at or 0.0, job.queued_at or 0.0, job.seq),
+        ).fetchone()
+        return int(row[0]) + 1
+
+    def live_workers(self, seen_within_s: float) -> list[dict[str, Any]]:
+        """Workers seen in the last `seen_within_s` seconds that did not say they stopped."""
+        rows = self.db.connection().execute(
+            "SELECT id, labels, stage FROM workers WHERE last_seen>=? AND COALESCE(state, '')<>'stopped'",
+            (self.clock() - seen_within_s,),
+        ).fetchall()
+        return [{"id": r["id"], "labels": json.loads(r["labels"]), "stage": r["stage"]} for r in rows]
+
+    def worker_stage(self, worker_id: str) -> str | None:
+        row = self.db.connection().execute("SELECT stage FROM workers WHERE id=?", (worker_id,)).fetchone()
+        return row["stage"] if row else None
 
     # ---- writes ------------------------------------------------------------------------------
     def create(self, job: NewJob) -> tuple[JobRecord, bool]:
@@ -216,7 +279,7 @@ class JobStore:
                     "SELECT * FROM jobs WHERE owner=? AND idempotency_key=?", (job.owner, job.idempotency_key)
                 ).fetchone()
                 if row is not None:
-                    return JobRecord.from_row(row), False
+                    return self._record(row), False
             job_id = "j_" + secrets.token_hex(12)
             row = conn.execute(
                 "INSERT INTO jobs(id, owner, status, policy, policy_digest, code, code_sha256, labels,"
@@ -239,40 +302,39 @@ class JobStore:
                     now if status == "queued" else None,
                 ),
             ).fetchone()
-        return JobRecord.from_row(row), True
+        return self._record(row), True
 
-    def has_claimable(self, labels: Iterable[str]) -> bool:
-        """A read-only look (no write lock): is any queued job's label set within `labels`?"""
-        have = set(labels)
-        cur = self.db.connection().execute("SELECT labels FROM jobs WHERE status='queued' ORDER BY queued_at, seq")
+    def has_claimable(self, labels: Iterable[str], policies: frozenset[str] | None = None) -> bool:
+        """A read-only look (no write lock): is any queued job for these labels (and policies) waiting?"""
+        return self._first_claimable(self.db.connection(), set(labels), policies) is not None
+
+    @staticmethod
+    def _first_claimable(conn: sqlite3.Connection, have: set[str], policies: frozenset[str] | None) -> str | None:
+        """The oldest queued job whose labels the worker has and whose policy its credential allows
+        (`policies` None: any). Only the queue's head columns are read, never whole rows with their code."""
+        cur = conn.execute("SELECT id, labels, policy FROM jobs WHERE status='queued' ORDER BY queued_at, seq")
         try:
             while batch := cur.fetchmany(16):
-                if any(set(json.loads(row[0])) <= have for row in batch):
-                    return True
-            return False
+                for job_id, labels, policy in batch:
+                    if (policies is None or policy in policies) and set(json.loads(labels)) <= have:
+                        return str(job_id)
+            return None
         finally:
             cur.close()
 
     def claim(
-        self, worker_id: str, labels: Iterable[str], sign: Signer, claimed_by: str | None = None
+        self, worker_id: str, labels: Iterable[str], sign: Signer, claimed_by: str | None = None,
+        policies: frozenset[str] | None = None, stage: str | None = None,
     ) -> tuple[JobRecord, str] | None:
-        """Hand the oldest queued job whose labels the worker has to this worker, in one transaction."""
+        """Hand the oldest queued job this worker may run (labels, policies) to it, in one transaction."""
         have = set(labels)
         now = self.clock()
         with self.db.write() as conn:
-            # only the labels of the queue's head (not 64 whole rows with their code), then the one row
-            cur = conn.execute("SELECT id, labels FROM jobs WHERE status='queued' ORDER BY queued_at, seq")
-            chosen_id: str | None = None
-            while chosen_id is None:
-                batch = cur.fetchmany(16)
-                if not batch:
-                    break
-                chosen_id = next((r[0] for r in batch if set(json.loads(r[1])) <= have), None)
-            cur.close()
+            chosen_id = self._first_claimable(conn, have, policies)
             chosen: JobRecord | None = None
             if chosen_id is not None:
-                chosen = JobRecord.from_row(conn.execute("SELECT * FROM jobs WHERE id=?", (chosen_id,)).fetchone())
-            self._touch_worker(conn, worker_id, have, None, "claiming" if chosen is None else "running", now)
+                chosen = self._record(conn.execute("SELECT * FROM jobs WHERE id=?", (chosen_id,)).fetchone())
+            self._touch_worker(conn, worker_id, have, stage, "claiming" if chosen is None else "running", now)
             if chosen is None:
                 return None
             attempt = chosen.attempts + 1
@@ -283,7 +345,7 @@ class JobStore:
                 (attempt, worker_id, claim_id, claimed_by, now, now, chosen.id),
             ).fetchone()
             conn.execute("UPDATE workers SET job_id=? WHERE id=?", (chosen.id, worker_id))
-        return JobRecord.from_row(row), envelope
+        return self._record(row), envelope
 
     def report(
         self,
@@ -299,7 +361,7 @@ class JobStore:
             row = conn.execute("SELECT * FROM jobs WHERE id=?", (job_id,)).fetchone()
             if row is None:
                 raise ApiError(404, "not_found", f"job {job_id!r} does not exist")
-            job = JobRecord.from_row(row)
+            job = self._record(row)
             holds = (
                 job.claim_id is not None
                 and job.claim_id == claim_id
@@ -329,7 +391,7 @@ class JobStore:
                     (job_id,),
                 ).fetchone()
                 conn.execute("UPDATE workers SET job_id=NULL, last_seen=? WHERE id=?", (now, worker_id))
-                return JobRecord.from_row(row), True
+                return self._record(row), True
             timings.update(queued_at=job.queued_at, claimed_at=job.claimed_at, started_at=started_at, finished_at=now)
             result = {**result, "timings": timings, "claim_id": None}
             conn.execute(
@@ -375,11 +437,52 @@ class JobStore:
             conn.execute("UPDATE workers SET job_id=? WHERE id=?", (job_id, worker_id))
         return False
 
+    def bind_worker(self, worker_id: str, credential: str) -> str | None:
+        """Bind `worker_id` to `credential` unless another valid credential holds it (WorkerIdTaken).
+
+        Returns the credential it took the id over from (bound to a revoked, expired or deleted one), else
+        None. Runs inside the caller's transaction, before the worker row is touched.
+        """
+        with self.db.write() as conn:
+            row = conn.execute("SELECT credential FROM workers WHERE id=?", (worker_id,)).fetchone()
+            held = row[0] if row is not None else None
+            if held == credential:
+                return None
+            if held is not None and self.credential_live(held):
+                raise WorkerIdTaken(worker_id)
+            now = self.clock()
+            conn.execute(
+                "INSERT INTO workers(id, credential, first_seen, last_seen) VALUES(?,?,?,?)"
+                " ON CONFLICT(id) DO UPDATE SET credential=excluded.credential",
+                (worker_id, credential, now, now),
+            )
+        return held
+
+    def release_worker(self, worker_id: str) -> str | None:
+        """Forget which credential owns `worker_id` (the next one to use it owns it). KeyError: unknown id."""
+        with self.db.write() as conn:
+            row = conn.execute("SELECT credential FROM workers WHERE id=?", (worker_id,)).fetchone()
+            if row is None:
+                raise KeyError(worker_id)
+            conn.execute("UPDATE workers SET credential=NULL WHERE id=?", (worker_id,))
+        return row[0]
+
     def cancel(self, job_id: str) -> JobRecord:
         return self._transition(job_id, {"queued", "pending_approval"}, "cancelled", "not_cancellable")
 
     def approve(self, job_id: str) -> JobRecord:
         return self._transition(job_id, {"pending_approval"}, "queued", "not_pending_approval")
+
+    def reject(self, job_id: str, reason: str) -> JobRecord:
+        """An operator refuses a job before it runs: terminal `rejected`, error type `rejected_by_operator`."""
+        result = {"status": "rejected", "error": {"type": "rejected_by_operator", "message": reason}}
+        with self.db.write() as conn:  # nests: the transition and its reason commit together
+            self._transition(job_id, {"queued", "pending_approval"}, "rejected", "not_rejectable")
+            row = conn.execute(
+                "UPDATE jobs SET result=? WHERE id=? AND status='rejected' RETURNING *",
+                (json.dumps(result, separators=(",", ":")), job_id),
+            ).fetchone()
+        return self._record(row)
 
     def mark_lost(self, timeout_s: float) -> list[JobRecord]:
         """Running jobs whose claim stopped heartbeating become lost; they are never re-queued."""
@@ -396,7 +499,7 @@ class JobStore:
                 " RETURNING *",
                 (now, result, now - timeout_s),
             ).fetchall()
-        return [JobRecord.from_row(r) for r in rows]
+        return [self._record(r) for r in rows]
 
     def recover_after_restart(self) -> int:
         """Give running jobs a full heartbeat window after a restart, so a live worker can still report."""
@@ -423,7 +526,7 @@ class JobStore:
             else:
                 conn.execute("UPDATE jobs SET status=?, finished_at=? WHERE id=?", (to, now, job_id))
             row = conn.execute("SELECT * FROM jobs WHERE id=?", (job_id,)).fetchone()
-        return JobRecord.from_row(row)
+        return self._record(row)
 
     @staticmethod
     def _touch_worker(

@@ -16,6 +16,7 @@ from collections.abc import Iterable
 from typing import Any
 
 _SCHEME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
+_DRIVE_RE = re.compile(r"^[A-Za-z]:([\\/]|$)")  # C:/x, C:\x, C: - not a URL scheme
 MAX_ASSET_PATH = 4096
 
 
@@ -59,8 +60,12 @@ def check_asset_path(path: Any, roots: tuple[str, ...], anchor: Any = None, know
         if path in set(known_anon):
             return path
         raise AssetDenied(f"anonymous layer {path!r} was not created by this job")
+    if _DRIVE_RE.match(path):
+        raise AssetDenied(f"asset path {path!r} is a Windows drive path, which this host cannot open; use a path "
+                          "relative to the layer or the asset root (e.g. 'props/chair.usd')")
     if _SCHEME_RE.match(path):
-        raise AssetDenied(f"asset path {path!r} uses a URL scheme; only local paths under the asset roots are allowed")
+        raise AssetDenied(f"asset path {path!r} is a URL ({path.split(':', 1)[0]}:); only local paths under the "
+                          "asset roots are allowed, e.g. 'props/chair.usd'")
     if not roots:
         raise AssetDenied("this policy allows no external assets (no asset roots configured)")
     # Strip a USD file-format-argument suffix such as "x.usda:SDF_FORMAT_ARGS:..." before checking.
@@ -85,7 +90,8 @@ def check_asset_path(path: Any, roots: tuple[str, ...], anchor: Any = None, know
             require_exists = require_exists or search_style
     canon = os.path.realpath(candidate)
     if not _inside(canon, roots):
-        raise AssetDenied(f"asset path {path!r} resolves outside the allowed asset roots")
+        raise AssetDenied(f"asset path {path!r} resolves outside the policy's {len(roots)} asset root(s); use a "
+                          "path relative to the layer or the asset root (e.g. 'props/chair.usd'), without '..'")
     if require_exists and not os.path.exists(canon):
         raise AssetDenied(f"asset {path!r} was not found under the allowed asset roots")
     return path

@@ -82,11 +82,30 @@ def _isolate(setup: ChildSetup, cmd_fd: int, result_fd: int, err_fd: int) -> Non
             os.closerange(lo, fd)
             lo = fd + 1
     os.closerange(lo, 65536)
-    os.chdir(setup.scratch)
+    _private_cwd(setup.scratch)
     os.environ.clear()
     os.environ.update(setup.env)
     os.umask(0o077)
     apply_base_limits(ChildLimits(cpu_s=0, address_space_bytes=0))
+
+
+def _private_cwd(scratch: str) -> None:
+    """Work in an empty directory nobody writes to, with no resolver search path.
+
+    USD resolves relative asset paths of anonymous layers against the working directory and looks
+    search-path names ("chair.usda") up there and on the default search path. The object layer keeps
+    such paths from reaching an anonymous layer (anchoring.py); this is the second wall: a name that
+    still got through finds nothing here, and nothing on a search path.
+    """
+    cwd = os.path.join(scratch, "cwd")
+    os.mkdir(cwd, 0o500)
+    os.chdir(cwd)
+    try:
+        from pxr import Ar
+
+        Ar.DefaultResolver.SetDefaultSearchPath([])
+    except Exception:  # noqa: S110 - a resolver without the default implementation has no search path to clear
+        pass
 
 
 def open_snapshot(snapshot: dict[str, Any]) -> tuple[Any, Any]:
@@ -257,6 +276,11 @@ def run_child(setup: ChildSetup, cmd_fd: int, result_fd: int, err_fd: int) -> No
                     delta_error = {"type": type(exc).__name__, "message": str(exc)[:2000], "line": None}
                     if isinstance(exc, DeltaTooLarge):
                         delta_error["limit"] = "result"
+                except (RecursionError, RuntimeError) as exc:  # pxr (Tf.ErrorException) in export/trial compose
+                    delta_error = {"type": "DeltaRejected", "line": None,
+                                   "message": "the job's scene changes cannot be carried back to the host "
+                                              f"({type(exc).__name__}: {str(exc).strip()[:300]}); "
+                                              "simplify the edit (shallower nesting, fewer arcs)"}
         u1 = resource.getrusage(resource.RUSAGE_SELF)
         timings = {"setup_ms": (t1 - t0) * 1000, "run_ms": (t2 - t1) * 1000,
                    "delta_ms": (time.perf_counter() - t2) * 1000,

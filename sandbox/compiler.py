@@ -27,7 +27,7 @@ from typing import Any
 from kitgate.sandbox import hints
 from kitgate.sandbox.policy import FORBIDDEN_BUILTINS, Policy
 from RestrictedPython import compile_restricted_exec
-from RestrictedPython.transformer import RestrictingNodeTransformer
+from RestrictedPython.transformer import INSPECT_ATTRIBUTES, RestrictingNodeTransformer
 
 FILENAME = "<script>"
 LAST_VALUE = "_kg_last_"
@@ -126,6 +126,17 @@ _ALLOWED_NODES: frozenset[type] = frozenset(
         "keyword",
         "alias",
         "withitem",
+        "Nonlocal",
+        "Match",
+        "match_case",
+        "MatchValue",
+        "MatchSingleton",
+        "MatchSequence",
+        "MatchMapping",
+        "MatchClass",
+        "MatchStar",
+        "MatchAs",
+        "MatchOr",
     ]
 )
 _BIDI = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f\u061c")
@@ -264,7 +275,24 @@ def _ast_depth(tree: ast.AST, limit: int) -> tuple[int, ast.AST | None]:
 
 
 class _StripAnnotations(ast.NodeTransformer):
-    """`x: T = v` -> `x = v`; `x: T` dropped; parameter and return annotations dropped."""
+    """`x: T = v` -> `x = v`; `x: T` dropped; parameter and return annotations dropped.
+
+    Annotations are never evaluated (that is how `get_type_hints` and forward references run code).
+    A class body keeps its field annotations as *strings* (`{"x": "int"}`, what ``from __future__ import
+    annotations`` would give), which is all ``dataclasses`` needs. ``from __future__`` imports are
+    dropped: annotations are already strings and the other features are no-ops on Python 3.11.
+    """
+
+    def visit_ImportFrom(self, node: ast.ImportFrom) -> ast.AST | None:
+        return None if node.module == "__future__" and not node.level else node
+
+    def visit_ClassDef(self, node: ast.ClassDef) -> ast.AST:
+        fields: list[tuple[str, str]] = []
+        for stmt in node.body:
+            if isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name) and stmt.simple:
+                fields.append((stmt.target.id, ast.unparse(stmt.annotation)[:200]))
+        node._kg_annotations = fields  # type: ignore[attr-defined]
+        return self.generic_visit(node)
 
     def visit_AnnAssign(self, node: ast.AnnAssign) -> ast.AST | None:
         if node.value is None:
@@ -353,14 +381,52 @@ class _Rules(ast.NodeVisitor):
     def visit_ClassDef(self, node: ast.ClassDef) -> None:
         self._forbidden(node, node.name)
         self.assigned.add(node.name)
-        if node.keywords:
+        if any(k.arg in (None, "metaclass") for k in node.keywords):
             self.out.add(
                 node.lineno,
                 node.col_offset,
                 "syntax-not-allowed",
-                "class keywords are not allowed",
-                "Define plain classes: `class Foo:` or `class Foo(Base):`.",
+                "`metaclass=` (and `**kwargs`) in a class header is not allowed: a metaclass runs code "
+                "whenever classes are built",
+                "Define plain classes: `class Foo(Base):`; other class keywords are fine.",
             )
+        self.generic_visit(node)
+
+    def visit_Nonlocal(self, node: ast.Nonlocal) -> None:
+        for n in node.names:
+            self._forbidden(node, n)
+            self.assigned.add(n)
+
+    def _bind_pattern_name(self, node: ast.AST, name: str | None) -> None:
+        if name:
+            self._forbidden(node, name)
+            self.assigned.add(name)
+
+    def visit_MatchAs(self, node: ast.MatchAs) -> None:
+        self._bind_pattern_name(node, node.name)
+        self.generic_visit(node)
+
+    def visit_MatchStar(self, node: ast.MatchStar) -> None:
+        self._bind_pattern_name(node, node.name)
+
+    def visit_MatchMapping(self, node: ast.MatchMapping) -> None:
+        self._bind_pattern_name(node, node.rest)
+        self.generic_visit(node)
+
+    def visit_MatchClass(self, node: ast.MatchClass) -> None:
+        for attr in node.kwd_attrs:
+            if attr.startswith("_"):
+                self.out.add(node.lineno, node.col_offset, "match-class-private",
+                             f"class pattern reads attribute {attr!r}, which is private",
+                             "Match public attributes only: `case Point(x=0, y=y):`.")
+        self.generic_visit(node)
+
+    def visit_Call(self, node: ast.Call) -> None:
+        func = node.func
+        if isinstance(func, ast.Name) and func.id == "type" and (len(node.args) != 1 or node.keywords):
+            self.out.add(node.lineno, node.col_offset, "type-call",
+                         "type() with several arguments builds a class at run time",
+                         "Use a `class` statement; type(x) with one argument gives x's type.")
         self.generic_visit(node)
 
     def visit_arg(self, node: ast.arg) -> None:
@@ -465,7 +531,7 @@ class _Rules(ast.NodeVisitor):
             name = node.id
             if name in self.assigned or name in allowed or name in FORBIDDEN_NAMES:
                 continue
-            if name == "printed":
+            if name in ("printed", "__name__"):
                 continue
             if name in _PY_BUILTIN_NAMES:
                 self.out.add(
@@ -548,6 +614,60 @@ def _is_int_const(node: ast.AST) -> bool:
     return isinstance(node, ast.Constant) and type(node.value) in (int, bool, float, complex)
 
 
+# --- names: what a script may call its own things, and which dunders it may touch -----------------
+
+# Special methods a script class may define. Each runs only when script code (or a C builtin the script
+# called) uses the object, inside the job and under its ticks; the host never calls them (results are
+# converted to JSON in the job; error messages are computed before the job closes). Left out, because
+# they run at a time or place the script does not control, or defeat a size guard: __del__ (after the
+# job), __init_subclass__/__class_getitem__/__set_name__/__mro_entries__/__prepare__ (class-creation
+# hooks), __getattr__/__getattribute__/__setattr__/__delattr__/__get__/__set__ (attribute interception),
+# __reduce__/__reduce_ex__/__getstate__/__setstate__/__copy__/__deepcopy__ (copy/pickle protocol),
+# __index__/__length_hint__ (C code trusts them for sizes), __new__, __format__, __instancecheck__.
+DEFINABLE_DUNDERS = frozenset({
+    "__init__", "__post_init__", "__repr__", "__str__", "__eq__", "__ne__", "__lt__", "__le__", "__gt__",
+    "__ge__", "__hash__", "__bool__", "__len__", "__iter__", "__next__", "__reversed__", "__contains__",
+    "__getitem__", "__setitem__", "__delitem__", "__enter__", "__exit__", "__call__", "__add__", "__radd__",
+    "__iadd__", "__sub__", "__rsub__", "__isub__", "__mul__", "__rmul__", "__imul__", "__truediv__",
+    "__rtruediv__", "__itruediv__", "__floordiv__", "__rfloordiv__", "__mod__", "__rmod__", "__pow__",
+    "__rpow__", "__matmul__", "__rmatmul__", "__neg__", "__pos__", "__abs__", "__invert__", "__and__",
+    "__rand__", "__or__", "__ror__", "__xor__", "__rxor__", "__float__", "__int__", "__round__",
+    "__slots__", "__match_args__",
+})
+# Dunders any object may be asked for: a name, a docstring, and the object's type (a guarded view).
+READABLE_DUNDERS = frozenset({"__name__", "__qualname__", "__doc__", "__class__"})
+# RestrictedPython's own helper names that do not follow the `_x_` pattern.
+_RESERVED_NAMES = frozenset({"_print", "printed", "_kg"})
+
+
+def name_problem(name: str, *, method: bool = False, load: bool = False) -> str | None:
+    """Why `name` may not be a script variable/function/attribute name, or None.
+
+    `_x` and `__x` are the script's own business. `_x_` is the sandbox's: every hook RestrictedPython and
+    kitgate call (`_getattr_`, `_write_`, `_tick_`...) ends with an underscore, so the pattern keeps them
+    out of reach whatever names are added later. Dunders are the language's: only the allow-lists above.
+    """
+    if name == "_" or not name.startswith("_"):
+        return None
+    if name in _RESERVED_NAMES or name.startswith("_kg"):
+        return f'"{name}" is reserved for the sandbox'
+    if name.startswith("__") and name.endswith("__") and len(name) > 4:
+        if (method and name in DEFINABLE_DUNDERS) or (load and name in READABLE_DUNDERS):
+            return None
+        return f'"{name}" is a special name scripts may not use here'
+    if name.endswith("_"):
+        return f'"{name}" is reserved for the sandbox (names of the form _x_ are its hooks)'
+    return None
+
+
+def _mangle(cls_name: str | None, attr: str) -> str:
+    """Python's private-name mangling, which RestrictedPython's string attribute names would skip."""
+    if cls_name is None or not attr.startswith("__") or attr.endswith("__"):
+        return attr
+    stripped = cls_name.lstrip("_")
+    return f"_{stripped}{attr}" if stripped else attr
+
+
 # `n += 1`-style updates with a numeric constant cannot allocate: emit plain arithmetic (hot loops).
 _PLAIN_AUG_OPS = (ast.Add, ast.Sub, ast.Div, ast.FloorDiv)
 
@@ -555,6 +675,157 @@ _PLAIN_AUG_OPS = (ast.Add, ast.Sub, ast.Div, ast.FloorDiv)
 class KitgateTransformer(RestrictingNodeTransformer):
     """RestrictedPython's transformer plus kitgate hooks, inserted *after* RestrictedPython's name
     checks so our underscore hook names do not trip them."""
+
+    _scopes: list[tuple[str, str | None]]
+
+    def _scope_stack(self) -> list[tuple[str, str | None]]:
+        if not hasattr(self, "_scopes"):
+            self._scopes = []
+        return self._scopes
+
+    def _class_name(self) -> str | None:
+        for kind, name in reversed(self._scope_stack()):
+            if kind == "class":
+                return name
+        return None
+
+    def check_name(self, node: Any, name: str | None, allow_magic_methods: bool = False) -> None:
+        if name is None:
+            return
+        scopes = self._scope_stack()
+        in_class_body = bool(scopes) and scopes[-1][0] == "class"
+        store = isinstance(getattr(node, "ctx", None), ast.Store)
+        method = (allow_magic_methods and getattr(node, "_kg_in_class", False)) or (in_class_body and store)
+        load = isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load) and name == "__name__"
+        problem = name_problem(name, method=method, load=load)
+        if problem is not None:
+            self.error(node, problem)
+        elif name.endswith("__roles__"):
+            self.error(node, f'"{name}" is an invalid name')
+        elif name in ("print", "printed", "builtins", "breakpoint"):
+            self.error(node, f'"{name}" is a reserved name.')
+
+    def visit_Attribute(self, node: ast.Attribute) -> Any:
+        """`a.b` -> `_getattr_(a, "b")`, `a.b = c` -> `_write_(a).b = c`; the runtime decides per type.
+
+        Underscore names reach the runtime (which allows them on the script's own objects only);
+        only the sandbox's `_x_` names and dunders outside the allow-lists are refused here."""
+        attr = _mangle(self._class_name(), node.attr)
+        load = isinstance(node.ctx, ast.Load)
+        problem = name_problem(attr, method=load, load=load)  # the runtime allows methods on script objects only
+        if problem is not None:
+            self.error(node, problem.replace("name scripts may not use here", "attribute scripts may not use"))
+        if attr in INSPECT_ATTRIBUTES:
+            self.error(node, f'"{attr}" is a restricted name, that is forbidden to access in RestrictedPython.')
+        node = self.node_contents_visit(node)
+        if load:
+            new = ast.Call(func=ast.Name("_getattr_", ast.Load()), args=[node.value, ast.Constant(attr)],
+                           keywords=[])
+            ast.copy_location(new, node)
+            ast.fix_missing_locations(new)
+            return new
+        node.attr = attr
+        value = ast.Call(func=ast.Name("_write_", ast.Load()), args=[node.value], keywords=[])
+        ast.copy_location(value, node.value)
+        ast.fix_missing_locations(value)
+        node.value = value
+        return node
+
+    def visit_Nonlocal(self, node: ast.Nonlocal) -> Any:
+        for n in node.names:
+            self.check_name(node, n)
+        return node
+
+    def visit_ClassDef(self, node: ast.ClassDef) -> Any:
+        keywords = [k for k in node.keywords if k.arg not in (None, "metaclass")]
+        annotations = getattr(node, "_kg_annotations", [])
+        self._scope_stack().append(("class", node.name))
+        try:
+            new = super().visit_ClassDef(node)
+        finally:
+            self._scope_stack().pop()
+        # RestrictedPython rebuilds the class with only `metaclass=__metaclass__` (our build_class);
+        # other keywords go to it and on to the base's __init_subclass__ (Enum's boundary=, ...)
+        new.keywords.extend(self.visit(k) for k in keywords)
+        if annotations:
+            table = ast.Dict(keys=[ast.Constant(k) for k, _ in annotations],
+                             values=[ast.Constant(v) for _, v in annotations])
+            assign = ast.Assign(targets=[ast.Name(id="__annotations__", ctx=ast.Store())], value=table)
+            ast.copy_location(assign, node)
+            ast.fix_missing_locations(assign)
+            new.body.insert(0, assign)
+        ast.copy_location(new, node)
+        ast.fix_missing_locations(new)
+        return new
+
+    def _visit_scope(self, node: Any, visit: Any) -> Any:
+        self._scope_stack().append(("function", None))
+        try:
+            return visit(node)
+        finally:
+            self._scope_stack().pop()
+
+    # --- match: patterns read attributes with the real getattr, so every class and value a pattern
+    # names is looked up through the guards first and handed to the pattern from a namespace object.
+    def visit_Match(self, node: ast.Match) -> Any:
+        count = getattr(self, "_kg_match_count", 0) + 1
+        self._kg_match_count = count
+        ns = f"_kg_m{count}_"
+        entries: list[ast.keyword] = []
+
+        def hoist(expr: ast.expr, like: ast.AST, visited: bool = False) -> ast.expr:
+            key = f"v{len(entries)}"
+            entries.append(ast.keyword(arg=key, value=expr if visited else self.visit(expr)))
+            ref = ast.Attribute(value=ast.Name(id=ns, ctx=ast.Load()), attr=key, ctx=ast.Load())
+            ast.copy_location(ref, like)
+            ast.copy_location(ref.value, like)
+            return ref
+
+        def pattern(p: ast.pattern) -> ast.pattern:
+            if isinstance(p, ast.MatchValue):
+                if not isinstance(p.value, (ast.Constant, ast.UnaryOp, ast.BinOp)):
+                    p.value = hoist(p.value, p.value)
+            elif isinstance(p, ast.MatchSequence):
+                p.patterns = [pattern(x) for x in p.patterns]
+            elif isinstance(p, ast.MatchMapping):
+                p.keys = [k if isinstance(k, ast.Constant) else hoist(k, k) for k in p.keys]
+                p.patterns = [pattern(x) for x in p.patterns]
+                self.check_name(p, p.rest)
+            elif isinstance(p, ast.MatchClass):
+                for attr in p.kwd_attrs:
+                    problem = name_problem(attr)
+                    if problem is not None or attr.startswith("_"):
+                        self.error(p, f"class pattern attribute {attr!r} is private")
+                guarded = _call("_match_class_", [self.visit(p.cls), ast.Constant(len(p.patterns)),
+                                                  ast.Tuple(elts=[ast.Constant(a) for a in p.kwd_attrs],
+                                                            ctx=ast.Load())], p)
+                p.cls = hoist(guarded, p.cls, visited=True)
+                p.patterns = [pattern(x) for x in p.patterns]
+                p.kwd_patterns = [pattern(x) for x in p.kwd_patterns]
+            elif isinstance(p, ast.MatchAs):
+                self.check_name(p, p.name)
+                if p.pattern is not None:
+                    p.pattern = pattern(p.pattern)
+            elif isinstance(p, ast.MatchStar):
+                self.check_name(p, p.name)
+            elif isinstance(p, ast.MatchOr):
+                p.patterns = [pattern(x) for x in p.patterns]
+            return p
+
+        node.subject = self.visit(node.subject)
+        for case in node.cases:
+            case.pattern = pattern(case.pattern)
+            if case.guard is not None:
+                case.guard = self.visit(case.guard)
+            case.body = [self.visit(stmt) for stmt in case.body]
+            case.body = [s for item in case.body for s in (item if isinstance(item, list) else [item])]
+        if not entries:
+            return node
+        values = ast.Call(func=ast.Name(id="_match_values_", ctx=ast.Load()), args=[], keywords=entries)
+        assign = ast.Assign(targets=[ast.Name(id=ns, ctx=ast.Store())], value=values)
+        ast.copy_location(assign, node)
+        ast.fix_missing_locations(assign)
+        return [assign, node]
 
     def visit_Import(self, node: ast.Import) -> Any:
         self.check_import_names(node)
@@ -598,8 +869,16 @@ class KitgateTransformer(RestrictingNodeTransformer):
         return node
 
     def visit_FunctionDef(self, node: ast.FunctionDef) -> Any:
-        node = super().visit_FunctionDef(node)
+        scopes = self._scope_stack()
+        node._kg_in_class = bool(scopes) and scopes[-1][0] == "class"  # type: ignore[attr-defined]
+        first = node.body[0] if node.body else None
+        doc = first if isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant) and isinstance(
+            first.value.value, str) else None
+        node = self._visit_scope(node, super().visit_FunctionDef)
         node.body.insert(0, _tick_stmt(node.body[0] if node.body else node))
+        if doc is not None and doc in node.body:  # hooks go after the docstring, so __doc__ survives
+            node.body.remove(doc)
+            node.body.insert(0, doc)
         if _is_generator(node):
             # innermost decorator: the runtime records every generator the script starts and closes
             # the survivors at the end of the job (a suspended `with Sdf.ChangeBlock()` or `finally`
@@ -610,7 +889,7 @@ class KitgateTransformer(RestrictingNodeTransformer):
         return node
 
     def visit_Lambda(self, node: ast.Lambda) -> Any:
-        node = super().visit_Lambda(node)
+        node = self._visit_scope(node, super().visit_Lambda)
         # _tickx_() returns True, so `True and body` evaluates to body
         body = ast.BoolOp(op=ast.And(), values=[_call("_tickx_", [], node.body), node.body])
         ast.copy_location(body, node.body)
@@ -655,7 +934,8 @@ class KitgateTransformer(RestrictingNodeTransformer):
             else:
                 self.visit_Attribute(ast.copy_location(
                     ast.Attribute(value=ast.Name(id="x", ctx=ast.Load()), attr=target.attr, ctx=ast.Load()), target))
-                call = _call("_aug_attr_", [obj, ast.Constant(target.attr), op, node.value], node)
+                attr = _mangle(self._class_name(), target.attr)
+                call = _call("_aug_attr_", [obj, ast.Constant(attr), op, node.value], node)
             stmt = ast.Expr(value=call)
             ast.copy_location(stmt, node)
             ast.fix_missing_locations(stmt)

@@ -31,7 +31,7 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
-from kitgate.sandbox.delta import MAX_DELTA_BYTES, Delta, DeltaError, DeltaTooLarge
+from kitgate.sandbox.delta import MAX_DELTA_BYTES, Delta, DeltaError, DeltaRejected, DeltaTooLarge
 from kitgate.sandbox.forkserver import CODE_MAGIC, recv_frame, send_frame
 from kitgate.sandbox.procstat import run_delay_ms
 
@@ -48,9 +48,26 @@ _SERVER_TIMINGS = ("prepare", "fork", "dispatch", "child", "cpu", "wait", "spare
 # checked by content hash alone); above it an unchanged layer, as counted by its change notices, is
 # not exported again (see `_LayerWatch`).
 SNAPSHOT_REUSE_MIN_BYTES = 64 * 1024
+# The server's first frame on its socket is the host's sys.path (JSON), not an argument: one argument
+# is capped at 128 KiB on Linux (MAX_ARG_STRLEN) and Kit's sys.path can be longer. The bootstrap reads
+# that frame with the stdlib alone (nothing of kitgate is importable before it) and then hands the same
+# socket to the server.
+MAX_SYS_PATH_BYTES = 16 * 1024 * 1024
 _BOOTSTRAP = (
-    "import sys, json; sys.path[:0] = json.loads(sys.argv[1]); "
-    "from kitgate.sandbox.forkserver import main; main(sys.argv[2:])"
+    "import sys, json, socket\n"
+    "s = socket.socket(fileno=int(sys.argv[1]))\n"
+    "def rx(n):\n"
+    "    b = b''\n"
+    "    while len(b) < n:\n"
+    "        c = s.recv(n - len(b))\n"
+    "        if not c: raise SystemExit('kitgate fork server: the host closed the socket before sys.path')\n"
+    "        b += c\n"
+    "    return b\n"
+    "n = int.from_bytes(rx(4), 'big')\n"
+    f"if n > {MAX_SYS_PATH_BYTES}: raise SystemExit('kitgate fork server: sys.path frame too large')\n"
+    "sys.path[:0] = json.loads(rx(n))\n"
+    "from kitgate.sandbox.forkserver import main\n"
+    "main(sys.argv[1:], sock=s)\n"
 )
 
 
@@ -89,18 +106,22 @@ class ForkServerProcess:
         log = open(self.scratch_root / "forkserver.log", "wb")  # noqa: SIM115 - handed to the child
         try:
             self.proc = subprocess.Popen(
-                [self.python, "-I", "-c", _BOOTSTRAP, json.dumps(paths), str(child_sock.fileno()),
-                 str(self.scratch_root)],
+                [self.python, "-I", "-c", _BOOTSTRAP, str(child_sock.fileno()), str(self.scratch_root)],
                 pass_fds=[child_sock.fileno()], env=self.env, stdin=subprocess.DEVNULL,
                 stdout=log, stderr=log, start_new_session=True, cwd=self.scratch_root, close_fds=True,
             )
+        except OSError as exc:
+            parent_sock.close()
+            raise SandboxUnavailable(f"cannot start {self.python}: {exc.strerror or exc}") from None
         finally:
             child_sock.close()
             log.close()
         self.sock = parent_sock
         try:
+            parent_sock.settimeout(READY_TIMEOUT_S)
+            send_frame(parent_sock, json.dumps(paths).encode())
             ready = self._recv_json(READY_TIMEOUT_S)
-        except _ServerLost as exc:
+        except (OSError, _ServerLost) as exc:
             tail = (self.scratch_root / "forkserver.log").read_bytes()[-2000:].decode("utf-8", "replace")
             self.stop()
             raise SandboxUnavailable(f"fork server did not start: {exc}; {tail}") from None
@@ -245,12 +266,96 @@ class _HostDelta(Delta):
         return changed
 
 
+USD_LOADER_ENV_KEYS = ("LD_LIBRARY_PATH", "PXR_PLUGINPATH_NAME")
+
+
+def _checked_server_env(values: dict[str, str]) -> dict[str, str]:
+    unknown = set(values) - set(USD_LOADER_ENV_KEYS)
+    if unknown:
+        raise ValueError(f"server_env may only set {', '.join(USD_LOADER_ENV_KEYS)}, not {', '.join(sorted(unknown))}")
+    return {k: str(v) for k, v in values.items() if v}
+
+
+def _has_shared_libs(folder: Path) -> bool:
+    try:
+        return folder.is_dir() and any(p.name.startswith("lib") and ".so" in p.name for p in folder.iterdir())
+    except OSError:
+        return False
+
+
+def usd_loader_env(pxr_dir: Path | None = None) -> dict[str, str]:
+    """The loader and plugin paths a fresh interpreter needs to import the host's `pxr`, derived from it.
+
+    WHY: in Kit, `pxr` comes from the omni.usd.libs extension and its shared libraries sit in that
+    extension's `bin/` folder, which Kit's own process found through Kit's loader setup; a fresh
+    `python3 -I` finds neither them nor their `plugInfo.json` (`bin/usd/`). usd-core wheels need nothing
+    (their RPATH points at `usd_core.libs/`), and then this returns {}. Only folders next to the `pxr`
+    package (or one level up) are considered; nothing is taken from the host's environment.
+    """
+    if pxr_dir is None:
+        import pxr
+
+        pxr_dir = Path(pxr.__file__).resolve().parent
+    libdirs: list[Path] = []
+    for base in (pxr_dir.parent, pxr_dir.parent.parent):
+        libdirs += [d for d in (base / "bin", base / "lib") if _has_shared_libs(d) and d not in libdirs]
+        if libdirs:
+            break
+    plugins = [d / "usd" for d in libdirs if (d / "usd" / "plugInfo.json").is_file()]
+    env: dict[str, str] = {}
+    if libdirs:
+        env["LD_LIBRARY_PATH"] = os.pathsep.join(str(d) for d in libdirs)
+    if plugins:
+        env["PXR_PLUGINPATH_NAME"] = os.pathsep.join(str(d) for d in plugins)
+    return env
+
+
+class PendingDelta:
+    """A child's delta, checked for shape but not yet turned into an Sdf layer.
+
+    WHY: building an Sdf layer (even a new anonymous one) sends `Sdf.Notice.LayersDidChange`
+    synchronously on the building thread, to every global listener in the process: in Kit those are
+    Kit's own (layer widgets, live sync), which must only run on the main thread. A host that waits for
+    the child on a helper thread therefore gets this object and calls `build()` on its main thread,
+    right before applying (same validation as `Delta.from_wire`; raises DeltaError/DeltaTooLarge).
+    After `build()`, attribute reads fall through to the built delta (so `note_applied` works on it).
+    """
+
+    def __init__(self, wire: dict[str, Any], asset_allowed: Any, watch: Any, base: Any) -> None:
+        self.wire = wire
+        self._asset_allowed = asset_allowed
+        self._watch = watch
+        self._base = base
+        self.built: _HostDelta | None = None
+        changed = wire.get("changed") if isinstance(wire, dict) else None
+        self.changed_prims = [c for c in changed if isinstance(c, str)][:1000] if isinstance(changed, list) else []
+        total = wire.get("changed_total") if isinstance(wire, dict) else None
+        self.changed_prims_total = total if isinstance(total, int) and total >= 0 else len(self.changed_prims)
+
+    def build(self) -> _HostDelta:
+        if self.built is None:
+            delta = _HostDelta.from_wire(self.wire, asset_allowed=self._asset_allowed)
+            delta._kg_watch = self._watch
+            delta._kg_base = self._base
+            self.built = delta
+        return self.built
+
+    def __getattr__(self, name: str) -> Any:
+        built = self.__dict__.get("built")
+        if built is None:
+            raise AttributeError(name)
+        return getattr(built, name)
+
+
 class Executor:
     """Runs jobs under their policy's execution mode. Not for concurrent callers: a lock serialises.
 
     `python`: the interpreter for the fork server (Kit passes its own, see kit-extension-facts §5.3).
     `env_passthrough`: environment names copied into the fork server (e.g. PXR_PLUGINPATH_NAME, read
     when pxr is imported there); job children only ever see PATH/LANG/LC_ALL and their scratch HOME.
+    `server_env`: values the host derived for the server's USD (`usd_loader_env()`); only the names in
+    USD_LOADER_ENV_KEYS are accepted. `defer_delta`: return a `PendingDelta` whose Sdf layer is built
+    by `build()` on the caller's chosen thread (Kit: the main thread, see `PendingDelta`).
     """
 
     def __init__(
@@ -258,8 +363,11 @@ class Executor:
         python: str | None = None,
         scratch_root: Path | None = None,
         env_passthrough: tuple[str, ...] | list[str] = (),
+        server_env: dict[str, str] | None = None,
+        defer_delta: bool = False,
     ) -> None:
         self.python = python or sys.executable
+        self._defer_delta = defer_delta
         self._own_scratch = scratch_root is None
         root = Path(scratch_root) if scratch_root else Path(tempfile.mkdtemp(prefix="kitgate-sandbox-"))
         root.mkdir(mode=0o700, parents=True, exist_ok=True)
@@ -267,6 +375,8 @@ class Executor:
         env = {k: os.environ[k] for k in (*BASE_ENV_KEYS, *env_passthrough) if k in os.environ}
         env.setdefault("PATH", "/usr/bin:/bin")
         env["PXR_WORK_THREAD_LIMIT"] = "1"  # USD must not start worker threads in the server
+        env.update(_checked_server_env(server_env or {}))
+        self.server_env = dict(env)  # exactly what the fork server process gets
         self._server = ForkServerProcess(self.python, root, env)
         self._lock = threading.Lock()
         self._closed = False
@@ -336,6 +446,9 @@ class Executor:
         started = time.perf_counter()
         try:
             delta.apply_to(stage)
+        except DeltaRejected as exc:  # a host-side budget (composition cost): nothing was composed
+            return _replace(outcome, status="failed", value=None, changed_prims=[], changed_prims_total=0,
+                            error=_error("DeltaRejected", str(exc)))
         except Exception as exc:
             return _replace(outcome, status="failed", value=None, changed_prims=[], changed_prims_total=0,
                             error=_error("ApplyError", f"the scene delta could not be applied: {exc}"))
@@ -515,6 +628,11 @@ class Executor:
         if wire_delta is None or outcome.status != "succeeded":
             _set_parent_timings(outcome, cpu0, wait0)
             return outcome, None
+        if self._defer_delta:
+            pending = PendingDelta(wire_delta, _asset_checker(policy, layer), watch, base)
+            _set_parent_timings(outcome, cpu0, wait0)
+            return _replace(outcome, changed_prims=pending.changed_prims,
+                            changed_prims_total=pending.changed_prims_total), pending
         try:
             delta = _HostDelta.from_wire(wire_delta, asset_allowed=_asset_checker(policy, layer))
         except DeltaTooLarge as exc:
@@ -603,14 +721,9 @@ def _effective_timeout(policy: Any, timeout_s: float | None) -> float:
 
 
 def _is_readonly(policy: Any) -> bool:
-    """The shipped `readonly` policy (or any policy that declares itself read-only) never gets a delta.
-    Other policies without edit methods cannot edit anyway: that is the object layer's allow-list."""
-    flag = getattr(policy, "readonly", None)
-    if flag is None:
-        flag = getattr(policy, "read_only", None)
-    if flag is None:
-        return policy.name == "readonly"
-    return bool(flag)
+    """A policy that declares `read_only = true` never gets a delta. Other policies without edit methods
+    cannot edit anyway: that is the object layer's allow-list."""
+    return bool(getattr(policy, "read_only", False))
 
 
 def _asset_checker(policy: Any, target_layer: Any) -> Any:

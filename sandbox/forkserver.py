@@ -2,7 +2,8 @@
 
 WHY: a cold interpreter with pxr costs ~160-240 ms; a fork of a process that already imported pxr and
 the sandbox costs a few ms. The server is started by the Executor as
-`python -I -c <bootstrap> <sys.path json> <socket fd> <scratch root>` with a scrubbed environment, so
+`python -I -c <bootstrap> <socket fd> <scratch root>` with a scrubbed environment (the host's sys.path
+arrives as the first frame on the socket, not as an argument), so
 nothing of the host process (threads, Kit state, secrets in the environment, open files) is inherited.
 
 Pre-forking: while idle, the server keeps one *spare* child, forked from its current scene copy and
@@ -607,10 +608,11 @@ def _reap(pid: int, deadline: float) -> tuple[int, Any]:
         time.sleep(0.0005)
 
 
-def main(argv: list[str] | None = None) -> None:
-    """Entry point inside the fresh interpreter: argv = [socket fd, scratch root]."""
+def main(argv: list[str] | None = None, sock: socket.socket | None = None) -> None:
+    """Entry point inside the fresh interpreter: argv = [socket fd, scratch root]; `sock` is that fd's
+    socket when the bootstrap already read the host's sys.path frame from it."""
     args = sys.argv[1:] if argv is None else argv
-    sock = socket.socket(fileno=int(args[0]))
+    sock = sock if sock is not None else socket.socket(fileno=int(args[0]))
     scratch_root = Path(args[1])
     scratch_root.mkdir(mode=0o700, parents=True, exist_ok=True)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the host's Ctrl-C is the Executor's business

@@ -12,24 +12,23 @@ import builtins as _py
 import itertools
 import math
 import operator
-import re
 import string
+import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
-MAX_INT_BITS = 1_000_000  # ~300k decimal digits: far beyond any scene script, far below a CPU hog
-MAX_FORMAT_WIDTH = 1_000_000
+from kitgate.sandbox import bounds
+from kitgate.sandbox.bounds import (
+    MAX_INT_BITS,
+    LimitExceeded,
+    check_format_spec,
+    check_round,
+    power_bits,
+)
+
 MAX_FACTORIAL = 20_000
 MAX_COMB = 100_000
-
-
-class LimitExceeded(BaseException):  # noqa: N818 - it is a signal, not an error a script may catch
-    """A guard refused work; ``limit`` names which one (timeout, loop_iterations, memory, output...)."""
-
-    def __init__(self, limit: str, message: str) -> None:
-        super().__init__(message)
-        self.limit = limit
-        self.message = message
+_BIG_BITS = 4096  # below this, integer work is too small to be worth a deadline check
 
 
 class SandboxDenied(AttributeError):
@@ -44,10 +43,15 @@ _INTLIKE = (int, bool)
 class Allocation:
     """Per-job allocation guards. ``max_items`` bounds every sequence a single operation creates."""
 
-    __slots__ = ("max_items",)
+    __slots__ = ("max_items", "deadline")
 
-    def __init__(self, memory_mb: int) -> None:
+    def __init__(self, memory_mb: int, deadline: float = math.inf) -> None:
         self.max_items = max(1_000_000, memory_mb * 2**20 // 16)
+        self.deadline = deadline  # C iterators (map, sorted) can call a guard many times with no tick between
+
+    def check_deadline(self) -> None:
+        if time.monotonic() > self.deadline:
+            raise LimitExceeded("timeout", "the script exceeded its time limit")
 
     def _too_big(self, what: str, n: int) -> LimitExceeded:
         return LimitExceeded("memory", f"{what} would create {n} items (limit {self.max_items})")
@@ -76,16 +80,19 @@ class Allocation:
         return a + b
 
     def pow(self, a: Any, b: Any, mod: Any = None) -> Any:
+        """``**`` and ``pow()``: the result size bounds a plain power; with a modulus the work is one
+        quadratic reduction per exponent bit, bounded by bits(exponent) * bits(modulus)**2."""
+        if mod is not None:
+            bounds.check_modpow(b, mod)
+            if type(b) in _INTLIKE and abs(b).bit_length() > _BIG_BITS // 64:
+                self.check_deadline()
+            return _py.pow(a, b, mod)
         if type(a) in _INTLIKE and type(b) in _INTLIKE and b > 0:
-            if mod is not None:
-                if not isinstance(mod, int) or abs(mod).bit_length() > MAX_INT_BITS // 10:
-                    raise LimitExceeded("memory", "modulus too large")
-                return _py.pow(a, b, mod)
-            bits = max(abs(a).bit_length() - 1, 0) * b if abs(a) > 1 else 1
+            bits = power_bits(a, b)
             if bits > MAX_INT_BITS:
                 raise LimitExceeded("memory", f"integer power exceeds {MAX_INT_BITS} bits")
-        if mod is not None:
-            return _py.pow(a, b, mod)
+            if bits > _BIG_BITS:
+                self.check_deadline()
         return a**b
 
     def lshift(self, a: Any, b: Any) -> Any:
@@ -97,8 +104,8 @@ class Allocation:
         ta = type(a)
         if ta is int or ta is float:
             return a % b
-        if isinstance(a, (str, bytes)):
-            check_percent_format(a)
+        if isinstance(a, (str, bytes, bytearray)):
+            self.check_items("%-formatting", bounds.percent_output_size(a, b))
         return a % b
 
     def inplace(self, op: str, x: Any, y: Any) -> Any:
@@ -168,36 +175,12 @@ Allocation._inplace = {
     "@=": lambda g, x, y: operator.imatmul(x, y),
 }
 
-_PERCENT_RE = re.compile(r"%(?:\([^)]*\))?[-#0 +]*(\*|\d+)?(?:\.(\*|\d+))?[hlL]?[a-zA-Z%]")
-
-
-def check_percent_format(fmt: str | bytes) -> None:
-    """Refuse `'%*d'` and huge widths/precisions in printf-style formatting."""
-    text = fmt.decode("latin-1") if isinstance(fmt, bytes) else fmt
-    if "%" not in text:
-        return
-    for m in _PERCENT_RE.finditer(text):
-        for part in (m.group(1), m.group(2)):
-            if part == "*":
-                raise LimitExceeded("memory", "'*' widths in %-formatting are not allowed")
-            if part and (len(part) > 7 or int(part) > MAX_FORMAT_WIDTH):
-                raise LimitExceeded("memory", f"format width {part} exceeds {MAX_FORMAT_WIDTH}")
-
-
-_SPEC_RE = re.compile(r"^(?:.?[<>=^])?[-+ ]?z?#?0?(\d*)[_,]?(?:\.(\d+))?[A-Za-z%]?$")
-
-
-def check_format_spec(spec: str) -> None:
-    if not isinstance(spec, str):
-        return
-    if len(spec) > 64:
-        raise LimitExceeded("memory", "format spec too long")
-    m = _SPEC_RE.match(spec)
-    if not m:
-        return  # not a standard spec (e.g. a type with its own __format__); the type validates it
-    for part in m.groups():
-        if part and (len(part) > 7 or int(part) > MAX_FORMAT_WIDTH):
-            raise LimitExceeded("memory", f"format width {part} exceeds {MAX_FORMAT_WIDTH}")
+def check_percent_format(fmt: str | bytes | bytearray, args: Any = (), max_items: int = 2**62) -> None:
+    """Refuse printf-style formatting whose widths, precisions or ``*`` values exceed MAX_FORMAT_WIDTH,
+    or whose estimated output exceeds ``max_items`` characters (bounds.percent_output_size)."""
+    size = bounds.percent_output_size(fmt, args)
+    if size > max_items:
+        raise LimitExceeded("memory", f"%-formatting would create {size} items (limit {max_items})")
 
 
 def guarded_format(value: Any, spec: str = "") -> str:
@@ -397,7 +380,6 @@ class GuardedBuiltins:
             "ord",
             "repr",
             "reversed",
-            "round",
             "set",
             "slice",
             "sorted",
@@ -426,12 +408,23 @@ class GuardedBuiltins:
             "MemoryError",
         ]
     }
+    PLAIN["round"] = None  # replaced by guarded_round below (round(n, -k) computes 10**k first)
     PLAIN.update({"None": None, "True": True, "False": False, "Ellipsis": Ellipsis, "NotImplemented": NotImplemented})
     SPECIAL = frozenset(
         {"range", "pow", "format", "isinstance", "issubclass", "bytes", "bytearray", "iter", "print", "property",
          "staticmethod", "classmethod", "str", "sum"}
     )
 
+
+def guarded_round(number: Any, ndigits: Any = None) -> Any:
+    """round(n, -k) on an int computes 10**k in one C call: bound k like an integer power."""
+    if ndigits is None:
+        return round(number)
+    check_round(number, ndigits)
+    return round(number, ndigits)
+
+
+GuardedBuiltins.PLAIN["round"] = guarded_round
 
 KNOWN_BUILTINS = frozenset(GuardedBuiltins.PLAIN) | GuardedBuiltins.SPECIAL
 
@@ -467,9 +460,30 @@ def guarded_str(*args: Any, **kw: Any) -> str:
     return str(*args, **kw)
 
 
+def _metered_ints(alloc: Allocation, iterable: Any, start: Any) -> Iterable[Any]:
+    """Items of a non-sized iterable, charging each big-int addition against the linear budget."""
+    largest = abs(start).bit_length() if type(start) in _INTLIKE else 0
+    spent = 0
+    for item in iterable:
+        if type(item) in _INTLIKE:
+            largest = max(largest, abs(item).bit_length())
+            if largest > _BIG_BITS:
+                spent += largest
+                if spent > bounds.LINEAR_BIT_BUDGET:
+                    raise LimitExceeded("cpu", "sum of big integers is too much work for one call; add in a loop")
+                alloc.check_deadline()
+        yield item
+
+
 def make_sum(alloc: Allocation) -> Callable[..., Any]:
-    """`sum([big_list] * 1000, [])` concatenates in C: check the total when the start is a sequence."""
+    """`sum([big_list] * 1000, [])` concatenates in C: check the total when the start is a sequence;
+    `sum([big_int] * 10**6)` rewrites a big total a million times: bound sum(len) * bits for ints."""
     def guarded_sum(iterable: Any, /, start: Any = 0) -> Any:
+        if type(start) in _SMALL_NUM:
+            if type(iterable) in (list, tuple):
+                bounds.check_int_sum(iterable, start)
+                return sum(iterable, start)
+            return sum(_metered_ints(alloc, iterable, start), start)
         if type(start) in (list, tuple):
             items = bounded_items(alloc, "sum()", 0, iterable)
             total = len(start)
@@ -509,4 +523,18 @@ def make_math_guards(alloc: Allocation) -> dict[str, Callable[..., Any]]:
     def mpow(x: float, y: float) -> float:
         return math.pow(x, y)
 
-    return {"factorial": factorial, "comb": comb, "perm": perm, "pow": mpow}
+    def prod(iterable: Any, /, *, start: Any = 1) -> Any:
+        items = bounded_items(alloc, "math.prod()", 0, iterable) if type(iterable) not in (list, tuple) else iterable
+        bounds.check_product((*items, start) if type(start) in _INTLIKE else items)
+        alloc.check_deadline()
+        return math.prod(items, start=start)
+
+    def gcd(*integers: Any) -> int:
+        bounds.check_gcd_lcm("gcd", integers)
+        return math.gcd(*integers)
+
+    def lcm(*integers: Any) -> int:
+        bounds.check_gcd_lcm("lcm", integers)
+        return math.lcm(*integers)
+
+    return {"factorial": factorial, "comb": comb, "perm": perm, "pow": mpow, "prod": prod, "gcd": gcd, "lcm": lcm}

@@ -16,12 +16,8 @@ FORBIDDEN_NAME_HINTS: dict[str, str] = {
     "locals": "Refer to variables by name; locals() is not available.",
     "vars": "Use a dict to hold named values; vars() is not available.",
     "dir": "Introspection is not available; the policy (GET /v1/policies/{name}) lists what each type allows.",
-    "type": "Use isinstance(x, SomeType) instead of type(x); for a prim's schema use prim.GetTypeName().",
     "object": "Define plain classes without naming object as a base: `class Foo:`.",
-    "super": "super() is not available; call helper functions directly or avoid inheritance.",
     "memoryview": "memoryview is not available; use bytes or lists.",
-    "getattr": "Access attributes directly (obj.name); dynamic getattr is not available.",
-    "setattr": "Assign attributes directly (obj.name = value); setattr is not available.",
     "delattr": "Use `del obj.name`; delattr is not available.",
     "id": "Object ids are not available; compare with `is` or use prim.GetPath() as a key.",
     "__import__": "Use an import statement with a module the policy allows.",
@@ -34,13 +30,11 @@ FORBIDDEN_NAME_HINTS: dict[str, str] = {
 }
 
 NODE_HINTS: dict[str, str] = {
-    "Match": "Use if/elif chains instead of match statements.",
     "AsyncFunctionDef": "Async code is not available; write ordinary functions.",
     "AsyncFor": "Async code is not available; use an ordinary for loop.",
     "AsyncWith": "Async code is not available; use an ordinary with statement.",
     "Await": "Async code is not available; call functions directly.",
     "TryStar": "Use `except SomeError:` instead of `except*`.",
-    "Nonlocal": "Return values from nested functions instead of rebinding outer variables with nonlocal.",
 }
 
 
@@ -67,6 +61,14 @@ def builtin_hint(name: str, allowed: list[str]) -> str:
 
 
 def restricted_hint(message: str) -> str:
+    if "reserved for the sandbox" in message:
+        return "Pick another name: `_x` and `__x` are fine, `_x_` names belong to the sandbox."
+    if "special name" in message or "special attribute" in message:
+        return ("Script classes may define everyday special methods (__init__, __repr__, __eq__, __hash__, "
+                "__len__, __iter__, __getitem__, __enter__/__exit__, arithmetic...); any object's __name__, "
+                "__qualname__, __doc__ and __class__ can be read; other dunders are not available.")
+    if "class pattern" in message:
+        return "Match public attributes only, e.g. `case Point(x=0, y=y):`."
     if 'starts with "_"' in message:
         return "Names and attributes starting with an underscore are private; use the public API instead."
     if "is a restricted name" in message:
@@ -76,3 +78,25 @@ def restricted_hint(message: str) -> str:
     if "not allowed" in message:
         return "This construct is not available; rewrite it with plain statements and functions."
     return "Rewrite this statement with ordinary Python that only uses the policy's modules and the `stage` global."
+
+
+# (qualified type, attribute) -> what to write instead, appended to runtime and validate refusals.
+ATTRIBUTE_HINTS: dict[tuple[str, str], str] = {
+    ("pxr.Usd.Stage", "CreateNew"): "work on the job stage `stage`, or `Usd.Stage.CreateInMemory()` for scratch",
+    ("pxr.Usd.Stage", "Open"): "work on the job stage `stage`; reference other assets with "
+                               "prim.GetReferences().AddReference(path)",
+    ("pxr.Usd.Stage", "Save"): "edits to `stage` are returned by the job; nothing needs saving",
+    ("pxr.Usd.Stage", "Export"): "use stage.GetRootLayer().ExportToString() to get the text",
+    ("pxr.Sdf.Layer", "Export"): "use layer.ExportToString() to get the text",
+    ("pxr.Sdf.Layer", "Save"): "edits to the job stage are returned by the job; nothing needs saving",
+    ("pxr.Sdf.Layer", "CreateNew"): "use Sdf.Layer.CreateAnonymous() for a scratch layer",
+    ("pxr.Sdf.Layer", "FindOrOpen"): "reference the asset instead: prim.GetReferences().AddReference(path)",
+}
+
+
+def attribute_hint(quals: list[str], name: str) -> str:
+    for q in quals:
+        hint = ATTRIBUTE_HINTS.get((q, name))
+        if hint:
+            return hint
+    return ""

@@ -48,12 +48,8 @@ FORBIDDEN_BUILTINS = frozenset(
         "vars",
         "locals",
         "dir",
-        "type",
         "object",
-        "super",
         "memoryview",
-        "getattr",
-        "setattr",
         "delattr",
         "id",
         "__import__",
@@ -68,6 +64,17 @@ FORBIDDEN_BUILTINS = frozenset(
         "license",
     ]
 )
+# Builtins the runtime supplies itself, each through the object guards (see runtime.Hooks):
+# getattr/setattr/hasattr use the same per-type decision as `obj.name`; type(x) answers with x's class
+# only where the script could already name it, else with a read-only view; super is the real one, and
+# attribute reads on a super object are allowed only inside classes the script defined.
+RUNTIME_BUILTINS = frozenset({"getattr", "setattr", "hasattr", "type", "super"})
+# Modules a policy may list only when jobs run isolated: their C code can run for a long time inside one
+# call (a backtracking regular expression), which only an isolated child's CPU limit and kill can stop.
+ISOLATED_ONLY_MODULES: dict[str, str] = {
+    "re": "a regular expression can backtrack for minutes inside one C call, which only the isolated "
+          "child's CPU limit can stop",
+}
 # Modules whose attributes and types must be listed name by name (no globs).
 _NO_PATTERN_PREFIXES = (
     "pxr.Sdf",
@@ -87,6 +94,20 @@ _NO_PATTERN_PREFIXES = (
     "builtins",
     "random",
     "math",
+    "typing",
+    "dataclasses",
+    "enum",
+    "collections",
+    "itertools",
+    "functools",
+    "json",
+    "re",
+    "statistics",
+    "string",
+    "textwrap",
+    "colorsys",
+    "copy",
+    "datetime",
 )
 _PATTERN_OK_PREFIXES = (
     "pxr.Gf.",
@@ -116,6 +137,24 @@ _NEVER_MODULES = (
     "socket",
     "inspect",
     "gc",
+    "pickle",
+    "copyreg",
+    "marshal",
+    "shelve",
+    "threading",
+    "multiprocessing",
+    "signal",
+    "atexit",
+    "weakref",
+    "traceback",
+    "code",
+    "codeop",
+    "types",
+    "operator",
+    "json.decoder",
+    "json.encoder",
+    "json.scanner",
+    "collections.abc",
 )
 # Methods that no policy may list on these types (file I/O, cross-tenant reach, process aborts).
 _NEVER_ATTRS: dict[str, frozenset[str]] = {
@@ -246,6 +285,8 @@ class Policy:
     types: MappingProxyType  # qualified type name or glob -> TypeRule
     asset_roots: tuple[str, ...]
     metadata_keys: frozenset[str]
+    # read-only is a flag, not a name: such a policy never gets a scene delta carried back
+    read_only: bool = False
     source: str = field(default="", repr=False, compare=False)
     # decision cache shared by every job under this policy: (type, name) -> decision (see runtime)
     decisions: dict = field(default_factory=dict, repr=False, compare=False, hash=False)
@@ -271,6 +312,7 @@ class Policy:
             "digest": self.digest,
             "mode": self.mode,
             "requires_approval": self.requires_approval,
+            "read_only": self.read_only,
             "limits": self.limits.to_dict(),
             "builtins": sorted(self.builtins),
             "modules": {m: sorted(r.attributes) + list(r.patterns) for m, r in sorted(self.modules.items())},
@@ -298,6 +340,7 @@ _TOP_KEYS = {
     "modules",
     "types",
     "metadata_keys",
+    "read_only",
 }
 
 
@@ -396,6 +439,8 @@ def parse_policy(data: bytes, expected_name: str | None = None, asset_base: str 
         raw = tomllib.loads(data.decode("utf-8"))
     except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         raise _err(pname, f"not valid TOML: {exc}") from None
+    if "extends" in raw:
+        raise _err(pname, "uses `extends`: load it by name (load_policy) so that its base can be found")
     unknown = set(raw) - _TOP_KEYS
     if unknown:
         raise _err(pname, f"unknown key(s): {', '.join(sorted(unknown))} (allowed: {', '.join(sorted(_TOP_KEYS))})")
@@ -417,6 +462,9 @@ def parse_policy(data: bytes, expected_name: str | None = None, asset_base: str 
     approval = raw.get("requires_approval", False)
     if not isinstance(approval, bool):
         raise _err(pname, "requires_approval must be true or false")
+    read_only = raw.get("read_only", False)
+    if not isinstance(read_only, bool):
+        raise _err(pname, "read_only must be true or false")
     limits = _parse_limits(pname, raw["limits"])
 
     builtins_ = _str_list(pname, "builtins", raw["builtins"], IDENT_RE)
@@ -425,7 +473,7 @@ def parse_policy(data: bytes, expected_name: str | None = None, asset_base: str 
         raise _err(pname, f"builtins may never include: {', '.join(bad)}")
     from kitgate.sandbox.guards import KNOWN_BUILTINS  # lazy: keeps policy importable without the runtime
 
-    unknown_b = sorted(set(builtins_) - KNOWN_BUILTINS)
+    unknown_b = sorted(set(builtins_) - KNOWN_BUILTINS - RUNTIME_BUILTINS)
     if unknown_b:
         raise _err(pname, f"unknown builtin(s): {', '.join(unknown_b)}")
 
@@ -438,6 +486,9 @@ def parse_policy(data: bytes, expected_name: str | None = None, asset_base: str 
             raise _err(pname, f"invalid module name {mod!r}")
         if any(mod == n or mod.startswith(n + ".") for n in _NEVER_MODULES):
             raise _err(pname, f"module {mod!r} may never be importable")
+        if mode == "in_process" and mod.split(".")[0] in ISOLATED_ONLY_MODULES:
+            raise _err(pname, f"module {mod!r} is only allowed in isolated policies: "
+                              f"{ISOLATED_ONLY_MODULES[mod.split('.')[0]]}")
         if mode != "in_process" and (mod.startswith("omni") or mod.startswith("carb")):
             raise _err(pname, f"Kit module {mod!r} is only allowed in in_process policies")
         if not isinstance(spec, dict):
@@ -489,6 +540,7 @@ def parse_policy(data: bytes, expected_name: str | None = None, asset_base: str 
         types=MappingProxyType(types),
         asset_roots=_resolve_roots(pname, roots, asset_base),
         metadata_keys=meta,
+        read_only=read_only,
         source=data.decode("utf-8"),
     )
 
@@ -505,6 +557,40 @@ def _read_policy_bytes(name: str, policy_dir: Path | None) -> bytes:
     return res.read_bytes()
 
 
+def _base_policy_bytes(name: str, policy_dir: Path | None) -> bytes:
+    """A base named by `extends`: the policy directory first, then the shipped policies."""
+    if not isinstance(name, str) or not POLICY_NAME_RE.match(name):
+        raise PolicyError(f"extends: invalid policy name {name!r}")
+    if policy_dir is not None and (Path(policy_dir) / f"{name}.toml").is_file():
+        return _read_policy_bytes(name, policy_dir)
+    return _read_policy_bytes(name, None)
+
+
+def _flattened(name: str, data: bytes, policy_dir: Path | None) -> bytes:
+    """A user policy that says `extends = "..."` becomes the flat text its digest is taken from; any
+    other file is returned as it is (its bytes are its identity)."""
+    if b"extends" not in data:
+        return data
+    from kitgate.sandbox.policy_layers import LayerError, emit, flatten
+
+    def raw(blob: bytes, what: str) -> dict[str, Any]:
+        if len(blob) > MAX_POLICY_BYTES:
+            raise _err(what, f"file larger than {MAX_POLICY_BYTES} bytes")
+        try:
+            return tomllib.loads(blob.decode("utf-8"))
+        except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+            raise _err(what, f"not valid TOML: {exc}") from None
+
+    overlay = raw(data, name)
+    if "extends" not in overlay:
+        return data
+    try:
+        flat = flatten(overlay, lambda base: raw(_base_policy_bytes(base, policy_dir), base))
+        return emit(flat, f"{name}.toml (extends {overlay['extends']!r})").encode("utf-8")
+    except LayerError as exc:
+        raise _err(name, str(exc)) from None
+
+
 _CACHE: dict[tuple[str, str, str, str], Policy] = {}
 
 
@@ -512,7 +598,7 @@ def load_policy(name: str, policy_dir: Path | None = None, asset_base: str | Non
     """Load and validate one policy; the same bytes and base give the same (cached) object."""
     if not isinstance(name, str) or not POLICY_NAME_RE.match(name):
         raise PolicyError(f"invalid policy name {name!r}")
-    data = _read_policy_bytes(name, policy_dir)
+    data = _flattened(name, _read_policy_bytes(name, policy_dir), policy_dir)
     base = asset_base if asset_base is not None else os.environ.get("KITGATE_ASSET_ROOT", "")
     key = (name, hashlib.sha256(data).hexdigest(), str(policy_dir), base)
     cached = _CACHE.get(key)

@@ -15,15 +15,32 @@ import copy
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from kitgate.sandbox.anchoring import anchored_move, walk
 from kitgate.sandbox.assets import AssetDenied, check_asset_path, check_asset_value
 from kitgate.sandbox.guards import LimitExceeded, SandboxDenied
-from kitgate.sandbox.native import MAX_DEPTH, check_args, check_paths, check_text, checked_call, path_depth
+from kitgate.sandbox.native import (
+    MAX_DEPTH,
+    check_args,
+    check_paths,
+    check_result_path,
+    check_text,
+    check_tree_room,
+    checked_call,
+    composed_height,
+    path_depth,
+    subtree_height,
+)
 
 if TYPE_CHECKING:
     from kitgate.sandbox.runtime import JobContext
 
 
 def qualname(t: type) -> str:
+    """The name policies use for a type. Sdf's children proxies are wrapped lazily, on first use, and
+    Boost.Python then files them under whichever module was running at that moment (`__main__`, a
+    sandbox module...): they are named under `pxr.Sdf`, where they belong, so that a policy can name them."""
+    if t.__name__.startswith("ChildrenProxy_") and type(t).__module__ == "Boost.Python":
+        return f"pxr.Sdf.{t.__qualname__}"
     return f"{t.__module__}.{t.__qualname__}"
 
 
@@ -236,6 +253,8 @@ def _import_from_string(ctx: JobContext, obj: Any, name: str) -> Callable[..., A
             c = ctx.check_asset(dep, obj)
             if c != dep:
                 raise AssetDenied(f"asset {dep!r} in imported text must be an absolute path under the asset roots")
+        # asset *values* (assetInfo, customData, attributes, time samples) get the checks Sdf.AssetPath() has
+        walk(scratch, Sdf.Path.absoluteRootPath, _loose_checker(ctx), write=False)
         found: list[str] = []
 
         def visit(path: Any) -> None:
@@ -250,6 +269,69 @@ def _import_from_string(ctx: JobContext, obj: Any, name: str) -> Callable[..., A
         return obj.ImportFromString(text)
 
     return guarded
+
+
+def _loose_checker(ctx: JobContext) -> Callable[[str], str]:
+    def check(path: str) -> str:
+        ctx.check_asset_loose(path)
+        return path
+
+    return check
+
+
+def _move_checker(ctx: JobContext, what: str) -> Callable[[str, str], None]:
+    """For anchoring.anchored_move: a moved relative path must land inside the roots where it was checked."""
+
+    def check(path: str, absolute: str) -> None:
+        try:
+            check_asset_path(absolute, ctx.policy.asset_roots)
+        except AssetDenied:
+            raise AssetDenied(
+                f"{what}: the relative asset path {path!r} means {absolute!r} next to the layer it comes from, "
+                "which is outside the allowed asset roots; the destination layer is anchored elsewhere, so the "
+                "move is refused. Author an absolute path under the asset roots instead.") from None
+
+    return check
+
+
+def _copy_spec(ctx: JobContext, fn: Any, checked: Callable[..., Any]) -> Callable[..., Any]:
+    """`Sdf.CopySpec(src, srcPath, dst, dstPath)`: relative asset paths stay anchored at `src`."""
+
+    def call(*args: Any, **kwargs: Any) -> Any:
+        if len(args) != 4 or kwargs:
+            raise SandboxDenied("Sdf.CopySpec takes exactly (srcLayer, srcPath, dstLayer, dstPath) here; value "
+                                "callbacks could author unchecked asset paths. Edit the copy afterwards instead.")
+        src, src_path, dst, dst_path = args
+        return anchored_move(src, src_path, dst, dst_path, _move_checker(ctx, "Sdf.CopySpec"),
+                             lambda: checked(*args))
+
+    return call
+
+
+def _transfer_content(ctx: JobContext, obj: Any, name: str) -> Callable[..., Any]:
+    """`dst.TransferContent(src)`: like CopySpec of the whole layer (sublayers included)."""
+    method = getattr(obj, name)
+
+    def guarded(source: Any) -> Any:
+        from pxr import Sdf
+
+        ctx.check_owner(obj)
+        if not isinstance(source, Sdf.Layer):
+            raise TypeError("TransferContent expects an Sdf.Layer")
+        root = Sdf.Path.absoluteRootPath
+        return anchored_move(source, root, obj, root, _move_checker(ctx, "Sdf.Layer.TransferContent"),
+                             lambda: method(source))
+
+    return guarded
+
+
+def _refused(reason: str) -> Callable[[JobContext, Any, str], Any]:
+    """An API a policy's name pattern reaches but that must not run in a sandbox (the reason says why)."""
+
+    def factory(ctx: JobContext, obj: Any, name: str) -> Any:
+        raise SandboxDenied(f"{type(obj).__name__}.{name} is not available in sandboxed scripts: {reason}")
+
+    return factory
 
 
 def _record_layer(result_layer: Callable[[Any], Any]) -> Callable[[JobContext, Any, str], Callable[..., Any]]:
@@ -376,7 +458,27 @@ _ASSET_READERS = (("pxr.Usd.Attribute", "Get"), ("pxr.Usd.Attribute", "GetFallba
                   ("pxr.Usd.Object", "GetMetadata"), ("pxr.Usd.Object", "GetAllMetadata"),
                   ("pxr.Usd.Object", "GetAllAuthoredMetadata"), ("pxr.Usd.Object", "GetMetadataByDictKey"),
                   ("pxr.Usd.ModelAPI", "GetAssetIdentifier"), ("pxr.Usd.ModelAPI", "GetAssetInfo"),
-                  ("pxr.Usd.Stage", "GetMetadata"), ("pxr.Usd.Stage", "GetMetadataByDictKey"))
+                  ("pxr.Usd.Stage", "GetMetadata"), ("pxr.Usd.Stage", "GetMetadataByDictKey"),
+                  ("pxr.UsdShade.NodeDefAPI", "GetSourceAsset"), ("pxr.Usd.ModelAPI", "GetPayloadAssetDependencies"))
+# Every reader above is found, and this table is kept complete, by tests/sandbox/test_asset_oracles.py: it
+# calls every (type, attribute) policies/*.toml allow on a scene whose asset values point at a host file,
+# once while the file exists and once while it does not, and fails on any call whose answer differs.
+
+# Reachable through a policy's name pattern (`pxr.UsdShade.*`) but never callable: they resolve an asset
+# value and hand it to the shader registry, which opens and parses the file, so their success or failure
+# (and what the parser reports) tells whether a host file exists, outside any sanitiser's reach.
+_SDR_READS_FILES = "it makes the shader registry open and parse the asset file (a host-file oracle)"
+_ASSET_REFUSED = {
+    ("pxr.UsdShade.Shader", "GetShaderNodeForSourceType"): _SDR_READS_FILES,
+    ("pxr.UsdShade.NodeDefAPI", "GetShaderNodeForSourceType"): _SDR_READS_FILES,
+    ("pxr.UsdShade.NodeDefAPI", "GetShaderNodeForShadingSystem"): _SDR_READS_FILES,
+}
+
+
+def _resolved_path(ctx: JobContext, obj: Any, name: str) -> str:
+    """`assetPath.resolvedPath` whatever API produced the value: empty unless it is inside the roots."""
+    resolved = obj.resolvedPath
+    return resolved if resolved and ctx.inside_roots(resolved) else ""
 
 MAX_PATH_DEPTH = MAX_DEPTH
 
@@ -407,6 +509,41 @@ def _path_args(ctx: JobContext, obj: Any, name: str) -> Callable[..., Any]:
 _PATH_METHODS = {
     "pxr.Usd.Stage": ("DefinePrim", "OverridePrim", "CreateClassPrim"),
 }
+
+# Sdf.Path methods that return a longer path: the result is bounded at creation (native.path_nesting
+# counts nested target paths), so `.pathString`, `str()` and every later call only see bounded paths.
+# In-process every native call's Sdf.Path result is checked as well (native.checked_call).
+_PATH_MAKERS = ("AppendChild", "AppendPath", "AppendProperty", "AppendTarget", "AppendVariantSelection",
+                "AppendRelationalAttribute", "AppendMapper", "AppendMapperArg", "AppendExpression",
+                "AppendElementString", "ReplacePrefix", "ReplaceTargetPath", "ReplaceName", "MakeAbsolutePath",
+                "MakeRelativePath", "GetAbsoluteRootOrPrimPath")
+
+
+def _path_result(ctx: JobContext, obj: Any, name: str) -> Callable[..., Any]:
+    method = getattr(obj, name)
+
+    def guarded(*args: Any, **kwargs: Any) -> Any:
+        check_paths(args)
+        return check_result_path(method(*args, **kwargs))
+
+    return guarded
+
+
+def _bounded_tree(inner: Callable[..., Any] | None) -> Callable[[JobContext, Any, str], Callable[..., Any]]:
+    """Stage.Flatten/ExportToString write the composed tree recursively; internal references can stack
+    shallow layer trees into a deep composed one, so the composed depth is checked first."""
+
+    def factory(ctx: JobContext, obj: Any, name: str) -> Callable[..., Any]:
+        method = inner(ctx, obj, name) if inner is not None else getattr(obj, name)
+
+        def guarded(*args: Any, **kwargs: Any) -> Any:
+            check_tree_room(f"Stage.{name}", 0, composed_height(obj, MAX_DEPTH, ctx.alloc.check_deadline),
+                            "Internal references stack prim trees: reference shallower prims, or fewer in a chain.")
+            return method(*args, **kwargs)
+
+        return guarded
+
+    return factory
 
 _LAYER_MUTATORS = ("Clear", "TransferContent", "SetTimeSample", "EraseTimeSample", "ClearDefaultPrim",
                    "ClearStartTimeCode", "ClearEndTimeCode", "ClearCustomLayerData", "ClearTimeCodesPerSecond",
@@ -450,11 +587,19 @@ for _qual, _names in _PATH_METHODS.items():
     for _name in _names:
         METHOD_GUARDS[(_qual, _name)] = (_path_args, False)
 METHOD_GUARDS[("pxr.Usd.SchemaBase", "Define")] = (_path_args, True)
+for _name in _PATH_MAKERS:
+    METHOD_GUARDS[("pxr.Sdf.Path", _name)] = (_path_result, False)
+for _key in (("pxr.Usd.Stage", "Flatten"), ("pxr.Usd.Stage", "ExportToString")):
+    METHOD_GUARDS[_key] = (_bounded_tree(METHOD_GUARDS[_key][0] if _key in METHOD_GUARDS else None), False)
 METHOD_GUARDS[("pxr.Sdf.Path", "IsValidPathString")] = (_parses_text, True)
 for _key in _ASSET_READERS:
     METHOD_GUARDS[_key] = (_asset_reader, False)
+METHOD_GUARDS[("pxr.Sdf.AssetPath", "resolvedPath")] = (_resolved_path, False)
 for _name in _LAYER_MUTATORS:
     METHOD_GUARDS[("pxr.Sdf.Layer", _name)] = (_owner_mutator, False)
+METHOD_GUARDS[("pxr.Sdf.Layer", "TransferContent")] = (_transfer_content, False)  # also checks the owner
+for _key, _reason in _ASSET_REFUSED.items():
+    METHOD_GUARDS[_key] = (_refused(_reason), False)
 for _name in ("variantSelections", "variantSetNameList", "inheritPathList", "specializesList", "referenceList",
               "payloadList", "variantSets", "nameChildren", "properties", "attributes", "relationships"):
     METHOD_GUARDS[("pxr.Sdf.PrimSpec", _name)] = (_owner_getter, False)
@@ -484,7 +629,8 @@ def _path_ctor(ctx: JobContext, cls: Any) -> Callable[..., Any]:
 
     def ctor(*args: Any, **kwargs: Any) -> Any:
         check_args(args, kwargs)
-        return cls(*args, **kwargs)
+        check_paths(args)
+        return check_result_path(cls(*args, **kwargs))
 
     return ctor
 
@@ -524,7 +670,21 @@ def _vt_array_ctor(ctx: JobContext, cls: Any) -> Callable[..., Any]:
     return ctor
 
 
+def _check_subtree_copy(ctx: JobContext, args: tuple[Any, ...]) -> None:
+    """CopySpec copies the whole subtree: the destination's depth plus the source subtree's height must
+    stay under MAX_PATH_DEPTH (chains of copies would otherwise stack bounded paths into a deep tree)."""
+    from pxr import Sdf
+
+    src_layer, src_path, dst_path = args[0], Sdf.Path(args[1]), Sdf.Path(args[3])
+    room = MAX_PATH_DEPTH - dst_path.pathElementCount
+    height = subtree_height(src_layer, src_path, room, ctx.alloc.check_deadline)
+    check_tree_room("Sdf.CopySpec", dst_path.pathElementCount, height,
+                    "Copy a shallower subtree, or copy it to a shallower place.")
+
+
 def _owner_arg_ctor(ctx: JobContext, fn: Any, index: int) -> Callable[..., Any]:
+    copies_subtree = getattr(fn, "__name__", "") in _SUBTREE_COPIES
+
     def call(*args: Any, **kwargs: Any) -> Any:
         check_paths(args)
         if len(args) > index:
@@ -535,6 +695,8 @@ def _owner_arg_ctor(ctx: JobContext, fn: Any, index: int) -> Callable[..., Any]:
                 raise SandboxDenied(f"specs deeper than {MAX_PATH_DEPTH} elements are refused")
         elif index > 0 or kwargs:
             raise SandboxDenied("pass the target layer/spec positionally so it can be checked")
+        if copies_subtree and len(args) >= 4:
+            _check_subtree_copy(ctx, args)
         return fn(*args, **kwargs)
 
     return call
@@ -545,6 +707,7 @@ _SDF_OWNER_ARG = {"CreatePrimInLayer": 0, "JustCreatePrimInLayer": 0, "CopySpec"
                   "AttributeSpec": 0, "RelationshipSpec": 0, "VariantSetSpec": 0, "VariantSpec": 0,
                   "CreatePrimAttributeInLayer": 0, "JustCreatePrimAttributeInLayer": 0,
                   "CreateRelationshipInLayer": 0, "JustCreateRelationshipInLayer": 0, "CreateVariantInLayer": 0}
+_SUBTREE_COPIES = frozenset({"CopySpec"})  # (srcLayer, srcPath, dstLayer, dstPath): the subtree height counts
 
 
 def _random_sized(ctx: JobContext, fn: Callable[..., Any], name: str) -> Callable[..., Any]:
@@ -563,6 +726,9 @@ def _random_sized(ctx: JobContext, fn: Callable[..., Any], name: str) -> Callabl
 
 def module_value_guard(ctx: JobContext, module: str, name: str, value: Any) -> Any:
     """Wrap a module attribute that needs argument checks; copy mutable module-level containers."""
+    if module == "pxr.Sdf" and name == "CopySpec":  # asset paths stay anchored (anchoring.py)
+        return GuardedCallable(value, _copy_spec(ctx, value, _owner_arg_ctor(ctx, value, _SDF_OWNER_ARG[name])),
+                               "Sdf.CopySpec")
     if module == "pxr.Sdf" and name in _SDF_OWNER_ARG:
         return GuardedCallable(value, _owner_arg_ctor(ctx, value, _SDF_OWNER_ARG[name]), f"Sdf.{name}")
     if module == "pxr.Usd" and name == "EditContext":

@@ -14,6 +14,7 @@ script left behind (a suspended generator's ``finally``) cannot act after the jo
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import math
 import os
@@ -22,11 +23,18 @@ import time
 import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from types import ModuleType
+from types import ModuleType, SimpleNamespace
 from typing import Any
 
+from kitgate.sandbox import hints, stdlib
 from kitgate.sandbox.assets import AssetDenied, check_asset_path, check_asset_value
-from kitgate.sandbox.compiler import FILENAME, LAST_VALUE, CompileResult
+from kitgate.sandbox.compiler import (
+    FILENAME,
+    LAST_VALUE,
+    READABLE_DUNDERS,
+    CompileResult,
+    name_problem,
+)
 from kitgate.sandbox.guards import (
     CONTAINER_GUARDS,
     INT_GUARDS,
@@ -60,7 +68,7 @@ from kitgate.sandbox.proxies import (
 )
 from RestrictedPython.Guards import guarded_iter_unpack_sequence, guarded_unpack_sequence
 
-SCRIPT_MODULE = "kitgate_script"
+SCRIPT_MODULE = "__main__"  # `if __name__ == "__main__":` is true for the job script
 TICK_INTERVAL = 32
 MAX_DECISIONS = 50_000
 MAX_ERROR_MESSAGE = 2000
@@ -128,7 +136,7 @@ class JobContext:
         self.policy = policy
         self.stage = stage
         self.deadline = deadline
-        self.alloc = Allocation(policy.limits.memory_mb)
+        self.alloc = Allocation(policy.limits.memory_mb, deadline)
         self.out = _Output(policy.limits.output_bytes)
         self.script_classes: set[type] = set()
         self.known_anon: set[str] = set()
@@ -142,6 +150,9 @@ class JobContext:
         self.steps = 0
         self.formatter: SafeFormatter | None = None
         self.editable: set[str] = set()
+        self.charge: Callable[[int], None] = lambda n: None  # set by Hooks: charge n steps to the budget
+        self.std_cache: dict[str, Any] = {}
+        self.type_values: dict[type, Any] = {}  # real type -> what type(x) hands back (see Hooks.type_of)
         if stage is not None:
             try:
                 for layer in (stage.GetRootLayer(), stage.GetSessionLayer(), stage.GetEditTarget().GetLayer()):
@@ -203,10 +214,50 @@ def _mro_quals(t: type) -> list[str]:
     return out
 
 
+class TypeView:
+    """What `type(x)` returns for a type the script could not name itself: it has a `__name__`, compares
+    equal to the type and works in isinstance(), but cannot be called, subclassed or walked (a real
+    `type(b"")` would be an unguarded bytes constructor, `type(stage)` an unguarded Usd.Stage)."""
+
+    __slots__ = ("_kg_type",)
+    _kg_public: frozenset[str] = frozenset()
+
+    def __init__(self, t: type) -> None:
+        self._kg_type = t
+
+    def __eq__(self, other: object) -> bool:
+        return self._kg_type is _unwrap_types(other)
+
+    def __hash__(self) -> int:
+        return hash(self._kg_type)
+
+    def __repr__(self) -> str:
+        return f"<class '{self._kg_type.__qualname__}'>"
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        raise SandboxDenied(f"type(x) of a {self._kg_type.__name__} is a read-only view; construct values with "
+                            "the names the policy lists (e.g. Sdf.Path(...), Gf.Vec3f(...))")
+
+
+def _dunder_read(ctx: JobContext, obj: Any, name: str) -> Any:
+    """`__name__`, `__qualname__`, `__doc__` (text only) and `__class__` (as type() answers it)."""
+    if type(obj) is TypeView:
+        obj = obj._kg_type
+    elif type(obj) is GuardedCallable:
+        obj = obj._kg_wrapped
+    if name == "__class__":
+        return ctx.type_of(obj)
+    value = getattr(obj, name, None)
+    return value if isinstance(value, str) else None
+
+
 def _decide(policy: Policy, t: type, name: str, is_class: bool) -> Any:
     """Decide once per (type, name): allow, deny (with message) or a guard factory."""
+    if name in READABLE_DUNDERS:
+        return _dunder_read
     if name.startswith("_"):
-        return (_DENY, f"attribute {name!r} is private")
+        return (_DENY, f"attribute {name!r} is private: underscore names are readable only on the script's own "
+                       "objects")
     public = getattr(t, "_kg_public", None) if not is_class else None
     if public is not None and isinstance(public, frozenset):
         return _ALLOW if name in public else (_DENY, f"{t.__name__} has no public attribute {name!r}")
@@ -219,12 +270,19 @@ def _decide(policy: Policy, t: type, name: str, is_class: bool) -> Any:
             break
     if not allowed:
         kind = "class" if is_class else "type"
+        instead = hints.attribute_hint(quals, name)
         return (_DENY, f"{name!r} is not allowed on {kind} {quals[0] if quals else t.__name__} "
-                       f"by policy {policy.name!r}")
+                       f"by policy {policy.name!r}" + (f"; instead, {instead}" if instead else
+                                                       f"; GET /v1/policies/{policy.name} lists what each type allows"))
     # In-process a native crash kills the host: every pxr/Kit callable checks its string arguments
     # (native.py). Isolated children only guard the known recursive entry points (a crash is contained).
     native = policy.mode == "in_process" and bool(quals) and is_native(quals[0])
     for q in quals:
+        std = stdlib.STD_METHOD_GUARDS.get((q, name))
+        if std is not None:
+            if is_class:
+                return (_DENY, f"{q}.{name} must be called on an instance")
+            return std
         guard = METHOD_GUARDS.get((q, name))
         if guard is not None:
             factory, static = guard
@@ -291,15 +349,33 @@ class Hooks:
         in_process = policy.mode == "in_process"
 
         def script_attr(obj: Any, name: str) -> Any:
-            if not isinstance(name, str) or name.startswith("_"):
-                raise SandboxDenied(f"attribute {name!r} is private")
+            """The script's own classes and instances: public and `_private` names, the readable dunders and
+            the special methods scripts may define; never the sandbox's `_x_` names or other dunders."""
+            if name in READABLE_DUNDERS:
+                return _dunder_read(ctx, obj, name)
+            if name.startswith("_") and name_problem(name, method=True) is not None:
+                raise SandboxDenied(f"attribute {name!r} is not available: dunders other than the everyday "
+                                    "special methods, and `_x_` names, are reserved")
             return getattr(obj, name)
+
+        def super_attr(obj: Any, name: str) -> Any:
+            """`super().name` inside the script's own classes; the next class in the MRO is a script class, a
+            built-in exception, an Enum or a namedtuple base, all of whose reachable names are plain."""
+            if obj.__thisclass__ not in script_classes:
+                raise SandboxDenied("super() is available inside classes the script defines")
+            return script_attr(obj, name)
 
         def slow_getattr(obj: Any, name: str, t: type, key: tuple[Any, str]) -> Any:
             if ctx.closed:
                 raise ctx.trip("closed", "the job has ended")
             if not isinstance(name, str):
                 raise TypeError("attribute name must be a string")
+            if t is super:
+                return super_attr(obj, name)
+            if name in READABLE_DUNDERS and t in (ModuleProxy, GuardedCallable):
+                if t is ModuleProxy and name in ("__name__", "__qualname__"):
+                    return obj._kg_name
+                return _dunder_read(ctx, obj, name)
             if t is ModuleProxy:
                 return module_attr(obj, name)
             if t is GuardedCallable:
@@ -343,7 +419,7 @@ class Hooks:
             d = decisions.get(key)
             if d is _ALLOW:
                 return getattr(obj, name)
-            if d is None or d is _CLASS or d is _MODULE or t in script_classes:
+            if d is None or d is _CLASS or d is _MODULE or t in script_classes or t is super:
                 return slow_getattr(obj, name, t, key)
             return apply(d, obj, name)
 
@@ -366,7 +442,8 @@ class Hooks:
                     raise SandboxDenied(f"module {mod!r} has no attribute {name!r}") from None
                 if isinstance(value, ModuleType):
                     raise SandboxDenied(f"{sub} is a module the policy does not list")
-                value = module_value_guard(ctx, mod, name, value)
+                std = stdlib.module_value(ctx, mod, name, value) if not is_native(mod) else stdlib._MISSING
+                value = module_value_guard(ctx, mod, name, value) if std is stdlib._MISSING else std
                 if in_process and is_native(mod):
                     value = native_value(value, ctx)
             values[name] = value
@@ -384,12 +461,12 @@ class Hooks:
 
         def _write_(obj: Any) -> Any:
             t = type(obj)
-            if t is dict or t is set:
+            if t is dict or t is set or t in _STD_CONTAINERS:
                 return obj
             if t is list or t is bytearray:
                 return _SequenceWriter(obj, ctx.alloc)  # slice assignment can double a list in one call
-            if t in script_classes:
-                return obj
+            if t in script_classes or (t.__module__ == "collections" and isinstance(obj, collections.deque)):
+                return obj  # a deque's item assignment cannot grow it
             if getattr(t, "_kg_public", None) is not None:
                 return obj  # sandbox helper types (e.g. SubLayerList) check their own writes
             if ctx.closed:
@@ -406,11 +483,55 @@ class Hooks:
             target = _write_(obj)
             target[key] = inplace(op, _getitem_(obj, key), value)
 
+        def is_script(obj: Any) -> bool:
+            return type(obj) in script_classes or (isinstance(obj, type) and obj in script_classes)
+
+        def check_set_name(obj: Any, name: Any) -> None:
+            if not isinstance(name, str):
+                raise TypeError("attribute name must be a string")
+            if name.startswith("_") and (name_problem(name) is not None or not is_script(obj)):
+                raise SandboxDenied(f"attribute {name!r} cannot be set: underscore names only on the script's own "
+                                    "objects, never dunders or `_x_` names")
+
         def _aug_attr_(obj: Any, name: str, op: str, value: Any) -> None:
-            if not isinstance(name, str) or name.startswith("_"):
-                raise SandboxDenied(f"attribute {name!r} is private")
+            check_set_name(obj, name)
             target = _write_(obj)
             setattr(target, name, inplace(op, _getattr_(obj, name), value))
+
+        def getattr_(obj: Any, name: Any, *default: Any) -> Any:
+            """getattr through the same guard as `obj.name`; a refused name counts as missing."""
+            if len(default) > 1:
+                raise TypeError("getattr expected at most 3 arguments")
+            try:
+                return _getattr_(obj, name)
+            except AttributeError:
+                if default:
+                    return default[0]
+                raise
+
+        def hasattr_(obj: Any, name: Any) -> bool:
+            try:
+                _getattr_(obj, name)
+            except AttributeError:
+                return False
+            return True
+
+        def setattr_(obj: Any, name: Any, value: Any) -> None:
+            check_set_name(obj, name)
+            setattr(_write_(obj), name, value)
+
+        def charge(n: int) -> None:
+            """n steps of work done by C or stdlib code on the script's behalf (ticking iterators, json)."""
+            nonlocal steps
+            steps += n
+            if steps >= checkpoint:
+                slow_check()
+
+        ctx.charge = charge
+        ctx.type_of = self.type_of  # type: ignore[attr-defined]
+        self.getattr_ = getattr_
+        self.hasattr_ = hasattr_
+        self.setattr_ = setattr_
 
         checkpoint = TICK_INTERVAL
         steps = 0
@@ -525,16 +646,68 @@ class Hooks:
                     gen.close()
 
     # -- classes
-    def build_class(self, name: str, bases: tuple[type, ...], ns: dict[str, Any]) -> type:
+    def build_class(self, name: str, bases: tuple[type, ...], ns: dict[str, Any], **kw: Any) -> type:
+        """Every `class` statement (RestrictedPython passes it as the metaclass). Bases: the script's own
+        classes, built-in exceptions, enum.Enum/IntEnum/Flag/IntFlag/StrEnum and typing.NamedTuple."""
+        import enum
+
         ctx = self.ctx
         allowed_bases = {v for v in GuardedBuiltins.PLAIN.values() if isinstance(v, type) and issubclass(v, Exception)}
+        named_tuple = stdlib.namedtuple_base()
+        is_enum = False
         for b in bases:
-            if b not in ctx.script_classes and b not in allowed_bases:
-                raise SandboxDenied(f"class {name} may only derive from classes defined in the script or from "
-                                    "built-in exception types")
-        cls = type(name, bases, dict(ns))
+            if stdlib.is_enum_base(b) or (b in ctx.script_classes and isinstance(b, enum.EnumType)):
+                is_enum = True
+            elif b not in ctx.script_classes and b not in allowed_bases and b is not named_tuple:
+                raise SandboxDenied(f"class {name} may only derive from classes defined in the script, built-in "
+                                    "exception types, enum.Enum (and its siblings) or typing.NamedTuple")
+        if named_tuple in bases:
+            import typing
+
+            if kw:
+                raise SandboxDenied("NamedTuple classes take no class keywords")
+            cls = typing.NamedTupleMeta(name, bases, dict(ns))  # type: ignore[attr-defined]
+        elif is_enum:
+            namespace = enum.EnumType.__prepare__(name, bases, **kw)
+            for key, value in ns.items():
+                namespace[key] = value
+            cls = enum.EnumType(name, bases, namespace, **kw)
+        else:
+            cls = type(name, bases, dict(ns), **kw)
         ctx.script_classes.add(cls)
         return cls
+
+    def type_of(self, obj: Any) -> Any:
+        """type(x): the class itself when the script could name it (its own classes, the builtins the policy
+        hands out, including the guarded str/bytes/bytearray), else a TypeView."""
+        t = type(obj)
+        if t in self.ctx.script_classes:
+            return t
+        value = self.ctx.type_values.get(t)
+        return value if value is not None else TypeView(t)
+
+    def type_(self, *args: Any) -> Any:
+        if len(args) != 1:
+            raise SandboxDenied("type() with three arguments builds classes; use a class statement")
+        return self.type_of(args[0])
+
+    def match_class(self, cls: Any, positional: int, keywords: tuple[str, ...]) -> Any:
+        """The class a `case Cls(...)` pattern checks. Patterns read attributes with the real getattr, so
+        sub-patterns are allowed on the script's own classes (public `__match_args__` names only) and on
+        builtins that match themselves (`case str(s)`); any other class only as a plain type check."""
+        real = _unwrap_types(cls)
+        if not isinstance(real, type):
+            raise TypeError("called match pattern must be a class")
+        if real in self.ctx.script_classes:
+            names = list(keywords) + list(getattr(real, "__match_args__", ())[:positional])
+            for n in names:
+                if not isinstance(n, str) or n.startswith("_"):
+                    raise SandboxDenied(f"class pattern may not read attribute {n!r}")
+            return real
+        if (positional == 0 or (positional == 1 and real in _SELF_MATCHING)) and not keywords:
+            return real
+        raise SandboxDenied(f"class patterns with sub-patterns work on classes the script defines, not on "
+                            f"{real.__name__}; write `case {real.__name__}() as x:` and read x's attributes")
 
     def isinstance_(self, obj: Any, classes: Any) -> bool:
         return isinstance(obj, _unwrap_types(classes))
@@ -583,6 +756,11 @@ class Hooks:
             "property": property,
             "staticmethod": staticmethod,
             "classmethod": classmethod,
+            "getattr": self.getattr_,
+            "setattr": self.setattr_,
+            "hasattr": self.hasattr_,
+            "type": self.type_,
+            "super": super,
         }
         safe_builtins: dict[str, Any] = {"__build_class__": __builtins__["__build_class__"]
                                          if isinstance(__builtins__, dict) else __builtins__.__build_class__}
@@ -593,6 +771,12 @@ class Hooks:
                 safe_builtins[name] = special[name]
             elif name in GuardedBuiltins.PLAIN:
                 safe_builtins[name] = GuardedBuiltins.PLAIN[name]
+        safe_builtins["__import__"] = _c_level_import  # scripts cannot name it; C code in datetime needs it
+        for value in safe_builtins.values():
+            if type(value) is GuardedCallable and isinstance(value._kg_wrapped, type):
+                ctx.type_values[value._kg_wrapped] = value
+            elif isinstance(value, type) and value is not super:
+                ctx.type_values[value] = value
         g: dict[str, Any] = {
             "__builtins__": safe_builtins,
             "__name__": SCRIPT_MODULE,
@@ -621,6 +805,8 @@ class Hooks:
             "_import_": self.import_,
             "_import_from_": self.import_from,
             "_track_gen_": self.track_generator,
+            "_match_class_": self.match_class,
+            "_match_values_": SimpleNamespace,
             "stage": ctx.stage,
         }
         self.globals_ref.append(g)
@@ -660,9 +846,30 @@ def _format_value(value: Any, spec: str, conversion: int) -> str:
     return guarded_format(value, spec)
 
 
+_C_IMPORTS = frozenset({"time", "_strptime"})
+# plain containers from the vetted stdlib: item writes are the script's own business, like dict's
+_STD_CONTAINERS = frozenset({collections.OrderedDict, collections.defaultdict, collections.Counter})
+
+
+def _c_level_import(name: str, *args: Any, **kwargs: Any) -> ModuleType:
+    """`datetime.strftime/strptime` import `time`/`_strptime` from C through the current builtins'
+    `__import__`. Scripts cannot name `__import__` (the compiler refuses it), so this only serves C code,
+    and only those two modules."""
+    if name not in _C_IMPORTS:
+        raise ImportError(f"import of {name!r} is not available")
+    import importlib
+
+    return importlib.import_module(name)
+
+
+_SELF_MATCHING = frozenset({bool, bytearray, bytes, dict, float, frozenset, int, list, set, str, tuple})
+
+
 def _unwrap_types(classes: Any) -> Any:
     if isinstance(classes, GuardedCallable):
         return classes._kg_wrapped
+    if isinstance(classes, TypeView):
+        return classes._kg_type
     if type(classes) is tuple:
         return tuple(_unwrap_types(c) for c in classes)
     return classes
@@ -795,9 +1002,9 @@ def _error(exc: BaseException) -> dict[str, Any]:
         name = "LimitExceeded"
     else:
         try:
-            message = str(exc)
-        except Exception:
-            message = ""
+            message = str(exc)  # a script __str__ runs here, while the job is still open and ticking
+        except BaseException:  # noqa: BLE001 - a limit tripped inside __str__ must not lose the error
+            message = f"{name} (its message could not be computed)"
     return {"type": name, "message": message[:MAX_ERROR_MESSAGE], "line": _user_line(exc)}
 
 
@@ -852,6 +1059,7 @@ def _run(compiled: CompileResult, policy: Policy, stage: Any, deadline: float | 
     g = hooks.build_globals()
     edit_target = _edit_target(stage)
     status, error, limit, value = "succeeded", None, None, None
+    trip_at_error: LimitExceeded | None = None
     try:
         exec(compiled.code, g)  # noqa: S102 - the code was compiled by the restricted compiler
         if ctx.tripped is not None:
@@ -875,6 +1083,7 @@ def _run(compiled: CompileResult, policy: Policy, stage: Any, deadline: float | 
         error["type"] = "AssetDenied"
     except Exception as exc:
         status, error = "failed", _error(exc)
+        trip_at_error = ctx.tripped
     except BaseException as exc:  # noqa: BLE001 - SystemExit etc. from host code must not escape
         status, error = "failed", _error(exc)
     finally:
@@ -885,6 +1094,10 @@ def _run(compiled: CompileResult, policy: Policy, stage: Any, deadline: float | 
         with contextlib.suppress(BaseException):
             hooks.close_generators()  # every hook refuses, globals are gone; native `with` exits still run
         _restore_edit_target(stage, edit_target)
+    if status == "failed" and limit is None and trip_at_error is not None:
+        # a limit tripped while the error message was computed (a script __str__ that never returns)
+        limit = trip_at_error.limit
+        status = "timed_out" if limit == "timeout" else "failed"
     if status == "succeeded" and ctx.out.truncated:
         limit = "output"
     return RunReport(status=status, stdout=ctx.out.text(), stdout_truncated=ctx.out.truncated, value=value,

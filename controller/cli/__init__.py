@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+from typing import Annotated
 
 import typer
 
@@ -10,6 +11,7 @@ import typer
 _COMMAND_MODULES = (
     "kitgate.controller.cli.server",  # serve, demo, export-schema
     "kitgate.controller.cli.client_cmds",  # submit, status
+    "kitgate.controller.cli.ops_cmds",  # jobs list|show|cancel|approve|reject, workers list (audit show: tokens)
     "kitgate.controller.cli.tokens",  # token create|list|revoke, apikey, audit verify
     "kitgate.controller.cli.sandbox_cmds",  # run, validate, policy test
     "kitgate.controller.cli.worker_cmds",  # worker, package-extension
@@ -25,6 +27,18 @@ def build_app() -> typer.Typer:
         add_completion=False,
         pretty_exceptions_enable=False,
     )
+    @app.callback(invoke_without_command=True)
+    def _root(
+        version: Annotated[
+            bool, typer.Option("--version", is_eager=True, help="Print kitgate's version and exit.")
+        ] = False,
+    ) -> None:
+        if version:
+            from kitgate.controller.api_docs import package_version
+
+            typer.echo(f"kitgate {package_version()}")
+            raise typer.Exit(0)
+
     for name in _COMMAND_MODULES:
         try:
             module = importlib.import_module(name)

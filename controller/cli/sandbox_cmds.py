@@ -12,6 +12,9 @@ Exit codes: 0 success / valid / every verdict matched; 1 job failed / violations
 - limit: a resource limit stopped it (any `limit`, or timed_out).
 Anything else (an ordinary exception, a crash of the job's process, a sandbox failure) is reported as
 `error`/`crash` and never matches: a hostile corpus must be stopped by the sandbox, not by a typo.
+A file that says `# stage: rooted` runs on a fresh stage file eight folders below the policy's first
+asset root (in a scratch folder removed afterwards), where a tenant's shot would sit, instead of an
+in-memory stage: relative asset paths only mean something next to a real file.
 """
 
 from __future__ import annotations
@@ -78,6 +81,11 @@ def _open_stage(path: Path) -> Any:
         if stage is None:
             raise UsageError(f"cannot open stage {path}")
         return stage
+    if not path.parent.is_dir():  # said now, not as a traceback from --save after the script ran
+        raise UsageError(f"{path.parent} is not a folder; --stage must name a file in an existing folder"
+                         if path.parent.exists() else
+                         f"the folder {path.parent} for --stage does not exist; create it first "
+                         f"(mkdir -p {path.parent}) or choose another path")
     fmt = Sdf.FileFormat.FindByExtension(path.suffix.lstrip(".") or "usda")
     if fmt is None:
         raise UsageError(f"{path}: unknown USD file extension")
@@ -88,13 +96,18 @@ def _open_stage(path: Path) -> Any:
 
 
 def _save_atomically(stage: Any, path: Path) -> None:
-    """Write to a temp file in the same directory, then rename: readers never see half a stage."""
+    """Write to a temp file in the same directory, then rename: readers never see half a stage. The stage
+    keeps its mode (a new one gets 0666 less the umask), not the temp file's private 0600."""
+    from kitgate.executor.headless import kept_mode
+
     path = path.resolve()
+    mode = kept_mode(path)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=path.suffix or ".usda", dir=path.parent)
     os.close(fd)
     try:
         if not stage.GetRootLayer().Export(tmp):
             raise OSError("export failed")
+        os.chmod(tmp, mode)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -140,6 +153,84 @@ def _parse_header(data: bytes) -> tuple[str | None, str | None]:
         elif m := _POLICY_RE.match(line):
             policy = m.group(1)
     return expect, policy
+
+
+_ROOTED_RE = re.compile(r"^#\s*stage:\s*rooted\s*$")
+_ROOTED_FOLDERS = ("t", "a", "b", "c", "d", "e", "f")  # below the scratch folder: eight below the root
+
+
+def _job_stage(data: bytes, pol: Any, scratch: dict[str, Any], name: str) -> Any:
+    """The stage a `policy test` file runs on: in memory, or a fresh file deep below the asset root."""
+    from pxr import Usd
+
+    if not any(_ROOTED_RE.match(line.strip()) for line in data.decode("utf-8", "replace").splitlines()[:HEADER_LINES]):
+        return Usd.Stage.CreateInMemory()
+    if not pol.asset_roots:
+        raise UsageError(f"'# stage: rooted' needs an asset root; policy {pol.name} has none (KITGATE_ASSET_ROOT)")
+    root = pol.asset_roots[0]
+    try:
+        if root not in scratch:  # TemporaryDirectory also cleans up at exit if the run is interrupted
+            scratch[root] = tempfile.TemporaryDirectory(prefix=".kitgate-policy-test-", dir=root)
+        folder = Path(scratch[root].name).joinpath(*_ROOTED_FOLDERS)
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / f"{name}.usda"
+        path.write_text("#usda 1.0\n")
+    except OSError as exc:
+        raise UsageError(f"'# stage: rooted' needs a writable asset root ({root}): {exc.strerror or exc}") from None
+    return Usd.Stage.Open(str(path))
+
+
+def _module_aliases(tree: Any) -> dict[str, str]:
+    """Names the script binds to modules: `from pxr import UsdGeom` -> {"UsdGeom": "pxr.UsdGeom"}."""
+    import ast
+
+    out: dict[str, str] = {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            for a in node.names:
+                if a.asname:
+                    out[a.asname] = a.name
+                else:
+                    out[a.name.split(".")[0]] = a.name.split(".")[0]
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            for a in node.names:
+                out[a.asname or a.name] = f"{node.module}.{a.name}"
+    return out
+
+
+def static_refusals(source: bytes, pol: Any) -> tuple[list[dict[str, Any]], int]:
+    """What the runtime will refuse that can be decided from the text: `Module.Class.attr` chains rooted in
+    an imported module, decided by the runtime's own per-type decision. Returns (refusals, number of other
+    attribute uses whose object is only known at run time)."""
+    import ast
+    import importlib
+
+    from kitgate.sandbox.runtime import _decide
+
+    tree = ast.parse(source.decode("utf-8"))
+    aliases = _module_aliases(tree)
+    found: list[dict[str, Any]] = []
+    dynamic = 0
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Attribute):
+            continue
+        base = node.value
+        if not (isinstance(base, ast.Attribute) and isinstance(base.value, ast.Name) and base.value.id in aliases):
+            if not (isinstance(base, ast.Name) and base.id in aliases):
+                dynamic += 1
+            continue
+        module = aliases[base.value.id]
+        try:
+            owner = getattr(importlib.import_module(module), base.attr)
+        except (ImportError, AttributeError):
+            continue
+        if not isinstance(owner, type):
+            continue
+        decision = _decide(pol, owner, node.attr, True)
+        if type(decision) is tuple:
+            found.append({"line": node.lineno, "col": node.col_offset, "rule": "runtime-refusal",
+                          "message": decision[1], "hint": "This call is refused when the script runs."})
+    return found, dynamic
 
 
 def _fail(exc: UsageError) -> typer.Exit:
@@ -215,15 +306,23 @@ def register(app: typer.Typer) -> None:
             raise _fail(exc) from None
         result = compile_source(source, pol)
         violations = [v.to_dict() for v in result.violations]
+        dynamic = 0
+        if result.ok:
+            refusals, dynamic = static_refusals(source, pol)
+            violations.extend(refusals)
+        ok = not violations
+        note = (f"{dynamic} attribute use(s) on values known only at run time are checked when the script runs"
+                if dynamic else "")
         if as_json:
-            typer.echo(json.dumps({"ok": result.ok, "policy": pol.name, "policy_digest": pol.digest,
-                                   "code_sha256": result.code_sha256, "violations": violations}, indent=2))
-        elif result.ok:
-            typer.echo(f"{file}: ok under policy {pol.name}")
+            typer.echo(json.dumps({"ok": ok, "policy": pol.name, "policy_digest": pol.digest,
+                                   "code_sha256": result.code_sha256, "violations": violations,
+                                   "checked_at_runtime": dynamic}, indent=2))
+        elif ok:
+            typer.echo(f"{file}: ok under policy {pol.name}" + (f" ({note})" if note else ""))
         else:
             for v in violations:
                 typer.echo(f"{file}:{v['line']}:{v['col']} {v['rule']}: {v['message']} ({v['hint']})")
-        raise typer.Exit(0 if result.ok else 1)
+        raise typer.Exit(0 if ok else 1)
 
     @policy_app.command("test")
     def policy_test(
@@ -233,7 +332,6 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Run a corpus offline; each file's header states its expected verdict. Exit 1 on any mismatch."""
         from kitgate.sandbox.executor import Executor
-        from pxr import Usd
 
         if not directory.is_dir():
             raise _fail(UsageError(f"{directory} is not a directory"))
@@ -247,12 +345,14 @@ def register(app: typer.Typer) -> None:
         except UsageError as exc:
             raise _fail(exc) from None
         passed = failed = 0
+        rooted: dict[str, Any] = {}
         with Executor() as ex:
             for path in files:
                 try:
                     source = _read_script(path)
                     expect, pname = _parse_header(source)
                     pol = _policy(pname, policy_dir) if pname else default_policy
+                    job_stage = _job_stage(source, pol, rooted, path.stem)
                 except UsageError as exc:
                     typer.echo(f"FAIL {path.name}: {exc}")
                     failed += 1
@@ -261,7 +361,7 @@ def register(app: typer.Typer) -> None:
                     typer.echo(f"FAIL {path.name}: missing or unknown '# expect:' header ({'|'.join(VERDICTS)})")
                     failed += 1
                     continue
-                outcome = ex.run(source, pol, Usd.Stage.CreateInMemory())
+                outcome = ex.run(source, pol, job_stage)
                 got = verdict_of(outcome)
                 detail = outcome.limit or ((outcome.error or {}).get("type") if isinstance(outcome.error, dict) else "")
                 if outcome.violations:
@@ -271,5 +371,7 @@ def register(app: typer.Typer) -> None:
                 failed += not ok
                 typer.echo(f"{'PASS' if ok else 'FAIL'} {path.name} [{pol.name}] expect={expect} got={got}"
                            + (f" ({detail})" if detail else ""))
+        for scratch in rooted.values():
+            scratch.cleanup()
         typer.echo(f"{len(files)} files: {passed} passed, {failed} failed")
         raise typer.Exit(1 if failed else 0)

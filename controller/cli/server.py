@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import sys
+import threading
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -35,6 +38,85 @@ def load_settings(**overrides: object) -> object:
         raise typer.Exit(2) from None
 
 
+def _say(line: str) -> None:
+    typer.echo(line)
+    sys.stdout.flush()
+
+
+class ServeBanner:
+    """What a person starting the controller needs on their terminal: where it listens, where the admin
+    token and the data are, which policies load, how many workers are connected (and when that changes),
+    and that it stopped. Never a secret: the admin token's path, not the token."""
+
+    POLL_S = 2.0
+
+    def __init__(self, settings: Any, data_dir_given: bool) -> None:
+        self.settings = settings
+        self.data_dir_given = data_dir_given
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._last: set[str] = set()
+
+    def started(self, app: Any, port: int) -> None:
+        from kitgate.controller.api_docs import package_version
+        from kitgate.controller.security.layer import ADMIN_TOKEN_FILE
+
+        s = self.settings
+        scheme = "https" if s.tls_cert else "http"
+        host = f"[{s.host}]" if ":" in s.host else s.host
+        url = f"{scheme}://{host}:{port}"
+        data_dir = s.data_dir.resolve()
+        data_note = "" if self.data_dir_given else "  (default; choose one with --data-dir DIR or KITGATE_DATA_DIR)"
+        policy_dir = str(s.policy_dir.resolve()) if s.policy_dir else "built-in policies (set KITGATE_POLICY_DIR)"
+        _say(f"kitgate {package_version()} controller listening on {url}  (API docs: {url}/docs)")
+        _say(f"  admin token: {data_dir / ADMIN_TOKEN_FILE}  (file mode 0600; the token is not printed)")
+        _say(f"  data dir:    {data_dir}{data_note}")
+        _say(f"  policy dir:  {policy_dir}; default policy {s.default_policy}")
+        _say(f"  workers:     {self._connected(app)} connected"
+             f" (start one: kitgate worker --controller {url} --token-file worker.token --stage scene.usda)")
+        _say("Stop with Ctrl-C.")
+        self._thread = threading.Thread(target=self._watch, args=(app,), name="kitgate-serve-banner", daemon=True)
+        self._thread.start()
+
+    def stopping(self, app: Any) -> None:
+        self._stop.set()
+        counts = app.state.kitgate.store.counts()
+        waiting = {k: counts.get(k, 0) for k in ("queued", "pending_approval", "running") if counts.get(k)}
+        kept = ", ".join(f"{n} {k.replace('_', ' ')}" for k, n in waiting.items())
+        _say(f"kitgate: stopping{'; ' + kept + ' job(s) stay in the data dir for the next start' if kept else ''}")
+
+    def stopped(self) -> None:
+        self._stop.set()
+        _say("kitgate: controller stopped")
+
+    @staticmethod
+    def _live(app: Any) -> list[dict[str, Any]]:
+        ctx = app.state.kitgate
+        return ctx.store.live_workers(ctx.service.presence_window_s())
+
+    def _connected(self, app: Any) -> int:
+        try:
+            self._last = {w["id"] for w in self._live(app)}
+        except Exception:  # noqa: BLE001 - a locked database must not stop the controller from starting
+            self._last = set()
+        return len(self._last)
+
+    def _watch(self, app: Any) -> None:
+        """Print a line whenever the set of connected workers changes."""
+        last = self._last
+        while not self._stop.wait(self.POLL_S):
+            try:
+                now = {w["id"] for w in self._live(app)}
+            except Exception:  # noqa: BLE001, S112 - the next look will do
+                continue
+            if now != last and not self._stop.is_set():
+                joined, left = sorted(now - last), sorted(last - now)
+                change = "; ".join(p for p in (f"+ {', '.join(joined)}" if joined else "",
+                                               f"- {', '.join(left)}" if left else "") if p)
+                _say(f"workers: {len(now)} connected ({change})")
+            last = now
+
+
 def register(app: typer.Typer) -> None:
     @app.command()
     def serve(
@@ -50,8 +132,10 @@ def register(app: typer.Typer) -> None:
         from kitgate.controller.server import serve as run
 
         settings = load_settings(host=host, port=port, data_dir=data_dir, tls_cert=tls_cert, tls_key=tls_key)
+        banner = ServeBanner(settings, data_dir_given=data_dir is not None or "KITGATE_DATA_DIR" in os.environ)
         try:
-            run(settings, port_file=port_file)  # type: ignore[arg-type]
+            run(settings, port_file=port_file,  # type: ignore[arg-type]
+                on_started=banner.started, on_stopping=banner.stopping, on_stopped=banner.stopped)
         except StartupError as exc:
             typer.echo(f"kitgate: {exc}", err=True)
             raise typer.Exit(2) from None

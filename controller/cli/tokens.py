@@ -64,7 +64,9 @@ class _Offline:
         self.db.close()
 
 
-def _open(data_dir: Path | None) -> _Offline:
+def _open(data_dir: Path | None, create: bool = False) -> _Offline:
+    """The data dir's security stores. `create` (credential creation): a missing dir is made, mode 0700, so
+    credentials can be minted before the first `kitgate serve`; other commands refuse a missing dir."""
     from kitgate.controller.db import Database
     from kitgate.controller.security.apikeys import ApiKeyStore
     from kitgate.controller.security.audit import AuditLog
@@ -73,9 +75,16 @@ def _open(data_dir: Path | None) -> _Offline:
     from kitgate.controller.settings import Settings
 
     settings = Settings(data_dir=data_dir) if data_dir else Settings()
+    how = "" if data_dir else " (the default; pass --data-dir DIR or set KITGATE_DATA_DIR to use another)"
     if not settings.data_dir.exists():
-        typer.echo(f"error: data dir {settings.data_dir} does not exist (start `kitgate serve` once)", err=True)
-        raise typer.Exit(2)
+        if not create:
+            typer.echo(f"error: data dir {settings.data_dir} does not exist{how}; it is made by `kitgate serve` "
+                       "or `kitgate token create`", err=True)
+            raise typer.Exit(2)
+        settings.data_dir.mkdir(mode=0o700, parents=True)
+        typer.echo(f"created data dir {settings.data_dir}{how}", err=True)
+    elif not data_dir:
+        typer.echo(f"using data dir {settings.data_dir}{how}", err=True)
     db = Database(settings.db_path)
     keys = KeyRing(settings.data_dir)
     keys.load(create=True)
@@ -95,7 +104,7 @@ def _issue(data_dir: Path | None, kind: str, scopes: list[str], policies: list[s
            cidrs: list[str] | None, sub: str | None, ttl_s: int | None) -> str:
     """Create a token or API key offline and audit it; returns the secret (printed once, never stored)."""
     store_attr, id_field, id_attr, _noun = _KINDS[kind]
-    parts = _open(data_dir)
+    parts = _open(data_dir, create=True)
     try:
         secret, record = getattr(parts, store_attr).issue(sub or _default_sub(scopes), list(scopes), ttl_s=ttl_s,
                                                           policies=policies or None, cidrs=cidrs or None)
@@ -245,6 +254,9 @@ def register(app: typer.Typer) -> None:
     app.add_typer(token_app, name="token")
     app.add_typer(apikey_app, name="apikey")
     app.add_typer(keys_app, name="keys")
+    from kitgate.controller.cli.ops_cmds import audit_show
+
+    audit_app.command("show")(audit_show)  # over HTTP with an admin token, next to the offline `verify`
     app.add_typer(audit_app, name="audit")
 
 

@@ -31,13 +31,33 @@ def _read_token(path: Path) -> str:
     return token
 
 
-def _configure_logging(level: str) -> None:
+def _configure_logging(level: str, json_logs: bool | None = None) -> None:
+    """JSON lines like the controller's when asked, or when stderr is not a terminal (a service, a file);
+    readable text on a terminal."""
+    from kitgate.controller.logging import JsonFormatter
+
+    if json_logs is None:
+        json_logs = not sys.stderr.isatty()
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.setFormatter(
+        JsonFormatter() if json_logs else logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
+    )
     root = logging.getLogger("kitgate")
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
     root.propagate = False
+
+
+def _check_stage_folder(stage: Path, create: bool) -> None:
+    """A typo in --stage must not silently grow a folder tree: missing parents are made only when asked."""
+    folder = stage.expanduser().absolute().parent
+    if folder.is_dir():
+        return
+    if folder.exists():
+        raise typer.BadParameter(f"{folder} (the folder of --stage) is not a directory")
+    if not create:
+        raise typer.BadParameter(f"the folder {folder} for --stage does not exist; create it, or pass --create-dirs")
+    folder.mkdir(parents=True, exist_ok=True)
 
 
 def worker(
@@ -61,6 +81,13 @@ def worker(
     backoff_max: Annotated[float, typer.Option("--backoff-max", min=0.1, max=3600, help="Reconnect cap (s).")] = 30.0,
     ca_file: Annotated[str | None, typer.Option("--ca-file", help="CA bundle for an https controller.")] = None,
     log_level: Annotated[str, typer.Option("--log-level", help="debug|info|warning|error")] = "info",
+    log_json: Annotated[
+        bool | None,
+        typer.Option("--log-json/--log-text", help="Log format (default: JSON unless stderr is a terminal)."),
+    ] = None,
+    create_dirs: Annotated[
+        bool, typer.Option("--create-dirs", help="Create the --stage file's missing parent folders.")
+    ] = False,
 ) -> None:
     """Serve jobs on a usd-core stage: claim, verify, run in the sandbox, apply, report."""
     from kitgate.executor.headless import default_state_dir, serve
@@ -68,7 +95,8 @@ def worker(
 
     if log_level.lower() not in {"debug", "info", "warning", "error"}:
         raise typer.BadParameter("--log-level must be debug, info, warning or error")
-    _configure_logging(log_level)
+    _check_stage_folder(stage, create_dirs)
+    _configure_logging(log_level, log_json)
     token = _read_token(token_file)
     try:
         config = RunnerConfig(

@@ -97,7 +97,7 @@ class ApiKeyStore:
         if record.revoked_at is not None:
             raise AuthFailure("apikey_revoked")
         if record.expires_at is not None and record.expires_at <= time.time():
-            raise AuthFailure("apikey_expired")
+            raise AuthFailure("apikey_expired")  # told to the caller: only reached with the right secret
         principal = Principal(
             sub=record.sub, kind="apikey", scopes=frozenset(record.scopes),
             policies=frozenset(record.policies) if record.policies else None, token_id=record.id,

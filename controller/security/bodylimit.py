@@ -1,4 +1,8 @@
-"""Refuse oversized request bodies before the application reads them (413 in the one error envelope)."""
+"""Refuse oversized request bodies, and JSON bodies of a dangerous shape, before the application reads them.
+
+Size is a 413, shape (too deep, too many containers, too long an integer) a 422, both in the one error
+envelope. This is the one place every request body passes through, so no route can forget either check.
+"""
 
 from __future__ import annotations
 
@@ -6,26 +10,39 @@ import json
 from typing import Any
 
 from kitgate.controller.errors import envelope
+from kitgate.controller.security.jsonshape import ShapeLimits, check_json_shape
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 
 async def send_envelope(scope: Scope, send: Send, status: int, code: str, message: str,
-                        headers: list[tuple[bytes, bytes]] | None = None) -> None:
+                        headers: list[tuple[bytes, bytes]] | None = None,
+                        details: dict[str, Any] | None = None) -> None:
     """Answer from middleware, before the app: the one envelope, and close the connection."""
     state: dict[str, Any] = scope.get("state") or {}
-    body = json.dumps(envelope(code, message, None, state.get("request_id"))).encode()
+    body = json.dumps(envelope(code, message, details, state.get("request_id"))).encode()
     await send({"type": "http.response.start", "status": status,
                 "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
                             (b"connection", b"close"), *(headers or [])]})
     await send({"type": "http.response.body", "body": body})
 
 
-class BodyLimitMiddleware:
-    """Checks Content-Length up front, and counts streamed bytes so chunked bodies cannot slip past."""
+def parsed_as_json(scope: Scope) -> bool:
+    """Bodies FastAPI may parse as JSON: `application/json`, `application/*+json`, or no content type."""
+    for name, value in scope.get("headers", []):
+        if name == b"content-type":
+            media = value.split(b";", 1)[0].strip().lower()
+            return media == b"application/json" or (media.startswith(b"application/") and media.endswith(b"+json"))
+    return True
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+
+class BodyLimitMiddleware:
+    """Checks Content-Length up front, and counts streamed bytes so chunked bodies cannot slip past; then
+    measures the shape of a JSON body (iteratively, see jsonshape.py) before anything parses it."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int, shape: ShapeLimits | None = None) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.shape = shape
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -60,6 +77,11 @@ class BodyLimitMiddleware:
             chunks.append(body)
             more = message.get("more_body", False)
         payload = b"".join(chunks)
+        if payload and self.shape is not None and parsed_as_json(scope):
+            problem = check_json_shape(payload, self.shape)
+            if problem is not None:
+                await send_envelope(scope, send, 422, problem.code, problem.message, details=problem.details)
+                return
         sent = False
 
         async def replay() -> Message:

@@ -8,7 +8,12 @@ before the app sees it, a client that drips header or body bytes holds its conne
   of starting the request, or its body within `body_timeout_s` of the end of the head;
 - answers a connection beyond `max_connections` in all, or beyond `max_per_ip` from one peer address,
   with a 503 in the error envelope and closes it, before it reads anything (uvicorn's own
-  `limit_concurrency` answers in plain text, after the head, and counts everyone together).
+  `limit_concurrency` answers in plain text, after the head, and counts everyone together);
+- closes a connection whose request body is still arriving (a 413 for an oversized body, any early
+  answer) the way proxies do, a "lingering close": half-close after the answer, then read and discard
+  what still arrives, for at most `linger_s` (and `linger_idle_s` without a byte, and `linger_bytes`
+  in all), then close. Closing at once with unread bytes makes the kernel send a reset: the client
+  saw a broken pipe, or a reset that discarded the 413 it had not read yet.
 What httptools cannot parse gets a 400 `bad_request` envelope, not uvicorn's plain text. The
 app-level HeaderLimitMiddleware still answers smaller floods with a 431 envelope. Without
 httptools, uvicorn's h11 parser caps an incomplete head at 16 KiB itself (no deadlines, no cap).
@@ -35,13 +40,35 @@ def raw_envelope_response(status_line: str, code: str, message: str, details: di
     return head.encode() + body
 
 
+LINGER_S = 5.0  # what a lingering close may last in all (nginx: lingering_time 30 s)
+LINGER_IDLE_S = 2.0  # ... and without a byte arriving (nginx: lingering_timeout 5 s)
+LINGER_BYTES = 64 * 1_048_576  # ... and how much it discards: a client still sending past this is cut off
+
+
+class _CycleTransport:
+    """The transport as one request/response cycle sees it: the same, except that its close() asks the
+    protocol, which lingers when the request body is still arriving."""
+
+    def __init__(self, transport: asyncio.Transport, close: Callable[[], None]) -> None:
+        self._transport = transport
+        self._close = close
+
+    def close(self) -> None:
+        self._close()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._transport, name)
+
+
 def bounded_http_protocol(max_head_bytes: int, head_timeout_s: float, body_timeout_s: float,
                           max_connections: int, max_per_ip: int,
-                          exempt: Callable[[str], bool] = lambda _ip: False) -> Any:
+                          exempt: Callable[[str], bool] = lambda _ip: False, *,
+                          linger_s: float = LINGER_S, linger_idle_s: float = LINGER_IDLE_S,
+                          linger_bytes: int = LINGER_BYTES) -> Any:
     """The protocol class for uvicorn.Config(http=...), or "auto" when httptools is not installed.
 
     `exempt(ip)` names peers the per-address cap does not apply to (trusted proxies: every client behind
-    them shares their address)."""
+    them shares their address). `linger_*` bound the lingering close (see the module docstring)."""
     try:
         from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
     except ImportError:
@@ -64,13 +91,17 @@ def bounded_http_protocol(max_head_bytes: int, head_timeout_s: float, body_timeo
     class BoundedHttpToolsProtocol(HttpToolsProtocol):
         """Counts the bytes that arrive while a request head is incomplete (from the connection's start or
         the end of the previous request to the end of the headers): bounded by the cap plus one read.
-        One timer runs while a request is incomplete: the head's deadline, then the body's."""
+        One timer runs while a request is incomplete: the head's deadline, then the body's, then, when an
+        answer went out before the body was in, the lingering close's."""
 
         _in_head = True
         _in_body = False
         _head_bytes = 0
         _timer: asyncio.TimerHandle | None = None
         _counted_ip: str | None = None
+        _lingering = False
+        _linger_left = 0
+        _linger_until = 0.0
 
         def _arm(self, seconds: float) -> None:
             self._disarm()
@@ -83,8 +114,36 @@ def bounded_http_protocol(max_head_bytes: int, head_timeout_s: float, body_timeo
 
         def _timed_out(self) -> None:
             self._timer = None
-            if (self._in_head or self._in_body) and not self.transport.is_closing():
+            if (self._in_head or self._in_body or self._lingering) and not self.transport.is_closing():
                 self.transport.close()
+
+        # ---- lingering close ---------------------------------------------------------------------
+        def _close_or_linger(self) -> None:
+            """A cycle closes the connection (a `connection: close` answer, an error): at once when the
+            request is complete, else half-close and discard what the client is still sending."""
+            if not self._in_body or self.transport.is_closing():
+                self.transport.close()
+                return
+            self._in_body, self._lingering = False, True
+            self._linger_left = linger_bytes
+            self._linger_until = self.loop.time() + linger_s
+            self._arm(min(linger_idle_s, linger_s))
+            if self.transport.can_write_eof():  # plain TCP: FIN once the answer is flushed; TLS cannot
+                self.transport.write_eof()
+            self.flow.resume_reading()  # uvicorn paused it while the app was not reading the body
+
+        def _discard(self, data: bytes) -> None:
+            self._linger_left -= len(data)
+            left = self._linger_until - self.loop.time()
+            if self._linger_left < 0 or left <= 0:
+                self.transport.close()  # still sending past the bound: cut off (a reset, as before)
+            else:
+                self._arm(min(linger_idle_s, left))
+
+        def on_response_complete(self) -> None:
+            super().on_response_complete()
+            if self._lingering:
+                self._unset_keepalive_if_required()  # the linger timer closes this connection, not keep-alive
 
         def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
             super().connection_made(transport)
@@ -112,6 +171,9 @@ def bounded_http_protocol(max_head_bytes: int, head_timeout_s: float, body_timeo
         def data_received(self, data: bytes) -> None:
             if self.transport.is_closing():
                 return  # refused (over the connection cap) or timed out: nothing more is parsed
+            if self._lingering:
+                self._discard(data)  # the rest of a body already answered: never parsed
+                return
             if self._in_head:
                 self._head_bytes += len(data)
             super().data_received(data)
@@ -136,6 +198,8 @@ def bounded_http_protocol(max_head_bytes: int, head_timeout_s: float, body_timeo
             self._in_head, self._in_body = False, True
             self._arm(body_timeout_s)  # the body's own deadline (a request without one completes at once)
             super().on_headers_complete()
+            if self.cycle is not None and not isinstance(self.cycle.transport, _CycleTransport):
+                self.cycle.transport = _CycleTransport(self.transport, self._close_or_linger)  # type: ignore[assignment]
 
         def on_message_complete(self) -> None:
             super().on_message_complete()

@@ -17,6 +17,7 @@ from kitgate.controller.security.apikeys import ApiKeyStore, looks_like_apikey
 from kitgate.controller.security.audit import AuditLog
 from kitgate.controller.security.bodylimit import BodyLimitMiddleware
 from kitgate.controller.security.headerlimit import HeaderLimitMiddleware
+from kitgate.controller.security.jsonshape import ShapeLimits
 from kitgate.controller.security.keys import KeyRing
 from kitgate.controller.security.netguard import client_ip, in_networks, parse_networks
 from kitgate.controller.security.principal import SCOPES, Principal
@@ -30,6 +31,14 @@ ADMIN_TOKEN_FILE = "admin.token"
 _BEARER = re.compile(r"^Bearer ([A-Za-z0-9_\-.]{1,4096})$")
 _UNAUTHORISED = "missing or invalid credentials"  # the same for every reason; the reason goes to the audit trail
 _CHALLENGE = {"WWW-Authenticate": 'Bearer realm="kitgate"'}
+# The one exception, for a credential proven genuine (tokens.EXPIRED_REASONS): its holder learns it expired
+# and how to get a new one; the challenge says so the RFC 6750 way.
+_EXPIRED = {
+    "expired": "the token has expired; create a new one with `kitgate token create` (on the controller's host)",
+    "apikey_expired": "the API key has expired; create a new one with `kitgate apikey create`",
+}
+_EXPIRED_CHALLENGE = {"WWW-Authenticate": 'Bearer realm="kitgate", error="invalid_token", '
+                                          'error_description="the credential expired"'}
 _RATE_AUDIT_EVERY_S = 10.0
 
 
@@ -68,6 +77,20 @@ class SecurityLayer:
             self.audit.record("token.created", actor="system", token_id=record.jti, sub="admin",
                               scopes=record.scopes, note="first admin token written to the data dir")
 
+    def credential_live(self, credential: str) -> bool:
+        """Is "<kind>:<id>" (what a worker id is bound to) a credential that would still be accepted?
+        Revoked, expired and deleted ones are not: the worker id they held may then move to another."""
+        assert self.tokens is not None and self.apikeys is not None, "security layer not started"
+        kind, _, ident = credential.partition(":")
+        now = time.time()
+        if kind == "token":
+            token = self.tokens.get(ident)
+            return token is not None and token.revoked_at is None and token.expires_at > now
+        if kind == "apikey":
+            key = self.apikeys.get(ident)
+            return key is not None and key.revoked_at is None and (key.expires_at is None or key.expires_at > now)
+        return False
+
     def ready(self) -> bool:
         try:
             return self.tokens is not None and bool(self.keys.active("envelope"))
@@ -75,7 +98,8 @@ class SecurityLayer:
             return False
 
     def install(self, app: FastAPI) -> None:
-        app.add_middleware(BodyLimitMiddleware, max_bytes=self.settings.max_body_bytes)
+        app.add_middleware(BodyLimitMiddleware, max_bytes=self.settings.max_body_bytes,
+                           shape=ShapeLimits(self.settings.max_json_depth, self.settings.max_json_containers))
         app.add_middleware(HeaderLimitMiddleware, max_bytes=self.settings.max_header_bytes,
                            max_count=self.settings.max_headers, on_refuse=self._header_flood)
 
@@ -122,7 +146,7 @@ class SecurityLayer:
             principal, cidrs = self._verify_credential(request)
         except AuthFailure as failure:
             self._refuse_anon(request, ip, rid, "auth.failed", reason=failure.reason)
-            raise ApiError(401, "unauthorized", _UNAUTHORISED, headers=dict(_CHALLENGE)) from None
+            raise self._unauthorised(failure) from None
         if cidrs and not in_networks(ip, parse_networks(cidrs)):
             self._refuse_anon(request, ip, rid, "auth.denied_network", actor=principal.sub,
                               token_id=principal.token_id, kind=principal.kind, reason="not_in_token_cidrs")
@@ -188,6 +212,15 @@ class SecurityLayer:
               **fields: Any) -> None:
         self.audit.record(event, actor=actor, ip=ip, request_id=rid, path=request.url.path[:200],
                           method=request.method, **fields)
+
+    @staticmethod
+    def _unauthorised(failure: AuthFailure) -> ApiError:
+        """The generic 401 for every reason but the expiry of a genuine credential."""
+        if failure.expired:
+            kind = "apikey" if failure.reason.startswith("apikey") else "token"  # what the caller sent anyway
+            return ApiError(401, "token_expired", _EXPIRED[failure.reason], details={"credential": kind},
+                            headers=dict(_EXPIRED_CHALLENGE))
+        return ApiError(401, "unauthorized", _UNAUTHORISED, headers=dict(_CHALLENGE))
 
     @staticmethod
     def _too_many(retry_after: int) -> ApiError:

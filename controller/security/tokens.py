@@ -1,4 +1,10 @@
-"""Scoped bearer tokens: EdDSA JWTs verified with an explicit algorithm list, recorded in SQLite for revocation."""
+"""Scoped bearer tokens: EdDSA JWTs verified with an explicit algorithm list, bounded by their SQLite record.
+
+A valid signature is not enough: whoever holds the signing key could re-sign an issued token id with a
+30-year expiry or more scopes. So every request also checks the stored record (expiry, revocation, scopes,
+policies, networks): the rights a request gets are the intersection of the signed claims and the record,
+and a lifetime outside the record's (later `exp`, earlier `iat`) is refused as a forgery.
+"""
 
 from __future__ import annotations
 
@@ -16,10 +22,10 @@ from kitgate.controller.security.keys import KeyRing
 from kitgate.controller.security.principal import SCOPES, Principal
 
 MAX_TOKEN_CHARS = 4096
+_ISSUE_SLACK_S = 5.0  # a genuine token's exp/iat are its record's expiry/creation rounded down to whole seconds
 _CACHE_MAX = 10_000  # verified token strings kept (their claims only); oldest dropped first
 ALGORITHMS = ["EdDSA"]  # the only algorithm ever accepted; never taken from the token header
 _REASONS: dict[type[Exception], str] = {
-    jwt.ExpiredSignatureError: "expired",
     jwt.ImmatureSignatureError: "not_yet_valid",
     jwt.InvalidAudienceError: "wrong_audience",
     jwt.InvalidIssuerError: "wrong_issuer",
@@ -52,12 +58,22 @@ def _header(token: str) -> dict[str, Any]:
     return header
 
 
+# The only reasons a 401 names to the caller, and only raised once the credential is proven genuine (a
+# verified signature or secret, an issued record, not revoked). Everything else (bad signature, unknown id,
+# revoked, wrong audience...) stays the one generic 401: telling a guesser why would help the guess.
+EXPIRED_REASONS = frozenset({"expired", "apikey_expired"})
+
+
 class AuthFailure(Exception):
-    """Internal reason for a refused credential; callers show every 401 with the same public message."""
+    """Internal reason for a refused credential; the 401 is generic except for a genuine credential's expiry."""
 
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
         self.reason = reason
+
+    @property
+    def expired(self) -> bool:
+        return self.reason in EXPIRED_REASONS
 
 
 @dataclass(frozen=True)
@@ -126,7 +142,9 @@ class TokenStore:
         return token, record
 
     def verify(self, token: str) -> tuple[Principal, TokenRecord]:
-        """Signature and claims (cached per token string), then the SQLite record on every call (revocation)."""
+        """Signature and claims (cached per token string), then the SQLite record on every call: revocation,
+        the expiry (the earlier of the record's and the signed one), and claims that must not promise more
+        than the record (else `claims_mismatch`)."""
         if not token or len(token) > MAX_TOKEN_CHARS or token.count(".") != 2:
             raise AuthFailure("malformed")
         claims = self._verified_claims(token)
@@ -137,21 +155,26 @@ class TokenStore:
             raise AuthFailure("claims_mismatch")
         if record.revoked_at is not None:
             raise AuthFailure("revoked")
-        principal = Principal(
-            sub=record.sub, kind="token", scopes=frozenset(record.scopes),
+        if min(record.expires_at, claims["exp"]) <= time.time():
+            raise AuthFailure("expired")  # only now: the signature, the record and its subject all checked out
+        if claims["exp"] > record.expires_at + _ISSUE_SLACK_S or claims["iat"] < record.created_at - _ISSUE_SLACK_S:
+            raise AuthFailure("claims_mismatch")  # a lifetime no issued token has: re-signed with the key
+        principal = Principal(  # the rights both grant: a scope must be signed AND stored
+            sub=record.sub, kind="token", scopes=frozenset(claims["scope"].split()) & frozenset(record.scopes),
             policies=frozenset(record.policies) if record.policies else None, token_id=record.jti,
         )
         return principal, record
 
     def _verified_claims(self, token: str) -> dict[str, Any]:
         """PyJWT's decode costs ~0.3 ms here (half of it base64 checks in Python); a token string already
-        verified skips it, but its time claims and its key are checked again on every request."""
+        verified skips it, but its `nbf` and its key are checked again on every request.
+
+        `exp` is not checked here but in `verify`, after the record: "expired" is the one reason a holder
+        is told, so it must only ever be said of a token proven genuine (signature, record, not revoked)."""
         now = time.time()
         cached = self._cache.get(token)
         if cached is not None:
             kid, claims = cached
-            if claims["exp"] <= now:
-                raise AuthFailure("expired")
             if claims["nbf"] > now:
                 raise AuthFailure("not_yet_valid")
             if self.keys.verifying_key("token", kid) is not None:
@@ -166,11 +189,14 @@ class TokenStore:
         try:
             claims = jwt.decode(
                 token, key, algorithms=ALGORITHMS, audience=self.audience, issuer=self.issuer,
-                options={"require": ["exp", "nbf", "iat", "aud", "iss", "jti", "sub"]},
+                options={"require": ["exp", "nbf", "iat", "aud", "iss", "jti", "sub", "scope"],
+                         "verify_exp": False},  # checked in verify(), once the token is known genuine
             )
         except jwt.PyJWTError as exc:
             raise AuthFailure(_REASONS.get(type(exc), "invalid_token")) from None
-        if not isinstance(claims["exp"], int | float) or not isinstance(claims["nbf"], int | float):
+        if not all(isinstance(claims[k], int | float) for k in ("exp", "nbf", "iat")):
+            raise AuthFailure("malformed")
+        if not isinstance(claims["scope"], str):
             raise AuthFailure("malformed")
         if len(self._cache) >= _CACHE_MAX:
             self._cache.pop(next(iter(self._cache)))

@@ -114,8 +114,8 @@ def test_results_only_from_the_claim_holder(op, controller, tokens, worker) -> N
     forged = worker.report({**claim, "claim_id": "c_forged"})
     assert forged.status_code == 409 and forged.json()["error"]["code"] == "not_claimed"
     other_token = HttpWorker(controller, controller.mint_token("worker"), "w-main")  # same id, other identity
-    assert other_token.report(claim).status_code == 409
-    assert other_token.heartbeat(claim).json()["cancel"] is True  # nor keep it alive
+    assert other_token.report(claim).status_code == 403  # the id is bound to the token that registered it
+    assert other_token.heartbeat(claim).status_code == 403  # nor keep it alive
     assert worker.report(claim, status="failed", error={"type": "ZeroDivisionError", "message": "x", "line": 1}
                          ).status_code == 200
     twice = worker.report(claim)

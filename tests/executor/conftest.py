@@ -16,6 +16,10 @@ CUBE_JOB = "from pxr import UsdGeom\nUsdGeom.Cube.Define(stage, '/World/{name}')
 FAIL_JOB = "from pxr import UsdGeom\nUsdGeom.Cube.Define(stage, '/World/{name}')\nraise ValueError('boom')\n"
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "kit_expected_errors: the test expects carb.log_error (Kit logs it)")
+
+
 @pytest.fixture(scope="module")
 def ctl(controller_factory: Any) -> Any:
     """A controller of this module's own: a labelled worker may claim unlabelled jobs, so executor tests
@@ -60,8 +64,13 @@ def wait_job(client: httpx.Client, job_id: str, timeout: float = 60.0, pump: Any
 
 
 @pytest.fixture()
-def kit_modules() -> Iterator[dict[str, Any]]:
-    """Put the Kit stand-ins on sys.path, import them and the binding; remove all of it afterwards."""
+def kit_modules(request: pytest.FixtureRequest) -> Iterator[dict[str, Any]]:
+    """Put the Kit stand-ins on sys.path, import them and the binding; remove all of it afterwards.
+
+    Like omni.kit.test's AsyncTestCaseFailOnLogError (facts §7), a test FAILS if anything logged
+    `carb.log_error` unless it is marked `@pytest.mark.kit_expected_errors`, and if any command, undo or
+    redo ran off the main thread (stand-in thread check in omni.kit.undo).
+    """
     sys.path.insert(0, str(STANDIN))
     import carb
     import carb.settings
@@ -70,13 +79,19 @@ def kit_modules() -> Iterator[dict[str, Any]]:
 
     carb.settings.get_settings().standin_clear()
     carb.LOG.clear()
+    carb.LOG_THREADS.clear()
     omni.usd.standin_reset()
     omni.kit.undo.standin_reset()
     import kitgate.executor.extension as ext
 
     try:
         yield {"ext": ext}
+        errors = carb.standin_errors()
+        if errors and request.node.get_closest_marker("kit_expected_errors") is None:
+            pytest.fail(f"carb.log_error was emitted (fails omni.kit.test runs): {errors}")
+        assert omni.kit.undo.THREAD_VIOLATIONS == [], omni.kit.undo.THREAD_VIOLATIONS
     finally:
+        omni.usd.standin_reset()
         sys.path.remove(str(STANDIN))
         for name in list(sys.modules):
             if name in ("omni", "carb") or name.startswith(("omni.", "carb.")) or name in (

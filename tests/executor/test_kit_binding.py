@@ -63,40 +63,67 @@ def test_kit_binding_main_thread_undo_and_shutdown(kit_modules: dict[str, Any], 
     ext.on_startup("kitgate.executor-0.1.0")
     assert time.perf_counter() - started < 5.0  # on_startup returns without waiting on the network
     assert "ApplyKitgateDelta" in omni.kit.commands.standin_registered()
+    assert ext._runner.status().paused_reason == "starting the sandbox"  # until the helper thread's check
+    assert any(msg.startswith("[kitgate.executor] loaded: cryptography") and "PyJWT" in msg
+               and "RestrictedPython" in msg for _, msg in __import__("carb").LOG)
 
-    # 1. an isolated job: child runs off the main thread, delta applied on it inside one undo group
+    # 1. an isolated job: child runs off the main thread, delta built and applied on it by one command
+    before = stage.GetRootLayer().ExportToString()
     job = wait_job(operator, submit(operator, CUBE_JOB.format(name="KitCube"), labels=["kit"]), pump=_pump)
     assert job["status"] == "succeeded", job
+    assert any("sandbox ready" in msg for _, msg in __import__("carb").LOG)
     assert "made KitCube" in job["result"]["stdout"]
     assert stage.GetPrimAtPath("/World/KitCube").IsValid()
     assert any(p.startswith("/World") for p in job["result"]["changed_prims"])
+    after = stage.GetRootLayer().ExportToString()
     accesses = list(omni.usd.ACCESS_THREADS)
     assert any(what == "changed" for what, _ in accesses), "the stage was edited"
-    assert {tid for _, tid in accesses} == {main}, "stage touched off the main thread"
-    assert omni.kit.undo.standin_depth() == 1
+    assert any(what == "layers" for what, _ in accesses), "Kit's global layer listeners were woken"
+    assert {tid for _, tid in accesses} == {main}, f"USD touched off the main thread: {accesses}"
+    assert omni.kit.undo.standin_depth() == 1  # one command, no group entry
 
-    # 2. undo reverts exactly what the job did
+    # 2. undo reverts exactly what the job did; redo brings back exactly its result; again
     assert omni.kit.undo.undo()
-    assert not stage.GetPrimAtPath("/World/KitCube").IsValid()
+    assert stage.GetRootLayer().ExportToString() == before
+    assert omni.kit.undo.redo()
+    assert stage.GetRootLayer().ExportToString() == after
+    assert omni.kit.undo.undo()
+    assert stage.GetRootLayer().ExportToString() == before
 
-    # 2b. a trusted job runs in-process on the main thread, inside an undoable command
+    # 2b. a trusted job runs in-process on the main thread; only its success is recorded for undo, and
+    # redo puts its result back without running its code again
+    runner_ex = ext._runner._executor
+    calls = []
+    real_execute = runner_ex.execute
+    runner_ex.execute = lambda *a, **k: calls.append(1) or real_execute(*a, **k)
     trusted_id = submit(operator, CUBE_JOB.format(name="Trusted"), labels=["kit"], policy="trusted")
     with ctl.admin() as admin:
         r = admin.post(f"/v1/jobs/{trusted_id}/approve")
         assert r.status_code == 200, r.text
     job = wait_job(operator, trusted_id, pump=_pump)
     assert job["status"] == "succeeded", job
-    assert stage.GetPrimAtPath("/World/Trusted").IsValid()
+    assert stage.GetPrimAtPath("/World/Trusted").IsValid() and calls == [1]
+    trusted_after = stage.GetRootLayer().ExportToString()
     assert {tid for _, tid in omni.usd.ACCESS_THREADS} == {main}
     assert omni.kit.undo.undo()
-    assert not stage.GetPrimAtPath("/World/Trusted").IsValid()
+    assert stage.GetRootLayer().ExportToString() == before
+    assert omni.kit.undo.redo()
+    assert stage.GetRootLayer().ExportToString() == trusted_after and calls == [1], "redo re-ran the job"
+    assert omni.kit.undo.undo()
+    del runner_ex.execute
 
-    # 3. a failing job leaves the stage alone and adds no undo entry
-    before = stage.GetRootLayer().ExportToString()
+    # 3. failing jobs (isolated and trusted) leave the stage alone and add no undo entry, empty or not
+    depth = omni.kit.undo.standin_depth()
     job = wait_job(operator, submit(operator, FAIL_JOB.format(name="Nope"), labels=["kit"]), pump=_pump)
     assert job["status"] == "failed" and "boom" in job["result"]["error"]["message"]
     assert stage.GetRootLayer().ExportToString() == before
-    assert omni.kit.undo.standin_depth() == 0
+    bad_id = submit(operator, FAIL_JOB.format(name="NopeTrusted"), labels=["kit"], policy="trusted")
+    with ctl.admin() as admin:
+        assert admin.post(f"/v1/jobs/{bad_id}/approve").status_code == 200
+    job = wait_job(operator, bad_id, pump=_pump)
+    assert job["status"] == "failed" and "boom" in job["result"]["error"]["message"]
+    assert stage.GetRootLayer().ExportToString() == before
+    assert omni.kit.undo.standin_depth() == depth
 
     # 4. the status window shows results; its button pauses claims
     window = omni.ui.WINDOWS[-1]

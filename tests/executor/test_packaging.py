@@ -59,3 +59,69 @@ def test_wheel_members_cannot_escape_the_bundle(tmp_path: Path) -> None:
     with pytest.raises(PackagingError, match="escapes"):
         _unpack_wheel(evil, tmp_path / "bundle")
     assert not (tmp_path.parent / "outside.py").exists()
+
+
+# ------------------------------------------------------------------ one bundle per Kit Python
+
+def _python312() -> str | None:
+    import shutil
+
+    for candidate in ("/root/.pyenv/versions/3.12.1/bin/python3.12", shutil.which("python3.12")):
+        if candidate and Path(candidate).is_file():
+            return candidate
+    return None
+
+
+PY312 = _python312()
+NO_312 = "no CPython 3.12 interpreter (pyenv 3.12.1 or python3.12 on PATH): the cp312 bundle cannot be self-checked"
+
+
+def test_the_bundle_declares_its_kit_python_and_platform(built: Path) -> None:
+    import sys
+
+    toml = tomllib.loads((built / "kitgate.executor" / "config" / "extension.toml").read_text())
+    tag = f"cp{sys.version_info[0]}{sys.version_info[1]}"
+    assert toml["package"]["target"] == {"platform": ["linux-x86_64"], "python": [tag]}
+    (archive,) = built.glob("kitgate.executor-*.zip")
+    assert archive.name.endswith(f"+linux-x86_64.{tag}.zip")
+
+
+@pytest.fixture(scope="module")
+def cp312_wheels(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """cp312 wheels of exactly the versions installed here, from the package index (pip's own client)."""
+    import importlib.metadata as md
+    import subprocess
+    import sys
+
+    if PY312 is None:
+        pytest.skip(NO_312)
+    wheels = tmp_path_factory.mktemp("wheels312")
+    pins = [f"{d}=={md.version(d)}" for d in ("cryptography", "cffi", "PyJWT", "RestrictedPython", "pycparser")]
+    proc = subprocess.run([sys.executable, "-m", "pip", "download", "-q", "--only-binary=:all:", "--no-deps",
+                           "--python-version", "3.12", "--implementation", "cp", "--platform", "manylinux2014_x86_64",
+                           "-d", str(wheels), *pins], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    return wheels
+
+
+def test_a_cp312_bundle_passes_its_self_check_under_python_312(cp312_wheels: Path, tmp_path: Path) -> None:
+    from kitgate.executor.packaging import build_extension
+
+    assert PY312 is not None
+    folder, _ = build_extension(tmp_path / "out", wheel_dir=cp312_wheels, check_python=PY312)  # self-checks
+    toml = tomllib.loads((folder / "config" / "extension.toml").read_text())
+    assert toml["package"]["target"]["python"] == ["cp312"]
+    assert list((folder / "pip_prebundle").glob("_cffi_backend.cpython-312-*.so"))
+    assert "cp312" in (folder / "pip_prebundle" / "BUNDLE.txt").read_text()
+
+
+@pytest.mark.skipif(PY312 is None, reason=NO_312)
+def test_a_bundle_for_one_python_does_not_serve_the_other(built: Path) -> None:
+    """Why one build per Kit Python: this environment's bundle (cp311 _cffi_backend) fails under 3.12,
+    and the packager refuses to label a copied bundle for another Python."""
+    from kitgate.executor.packaging import _self_check, build_extension
+
+    assert PY312 is not None
+    assert not _self_check(built / "kitgate.executor" / "pip_prebundle", PY312, quiet=True)
+    with pytest.raises(PackagingError, match="--wheel-dir"):
+        build_extension(built / "never", check_python=PY312)

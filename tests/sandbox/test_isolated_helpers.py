@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import importlib.resources
-import json
 import os
-import re
+import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -16,15 +15,16 @@ def policy_with_limits(directory: Path, name: str, base: str = "scene-edit", ass
                        **limits: Any) -> Any:
     """A copy of a shipped policy under a new name with some limits changed (real loader, real file)."""
     from kitgate.sandbox.policy import load_policy
+    from kitgate.sandbox.policy_layers import emit
 
-    text = importlib.resources.files("kitgate.policies").joinpath(f"{base}.toml").read_text()
-    text = re.sub(r'(?m)^name\s*=.*$', f'name = "{name}"', text, count=1)
+    raw = tomllib.loads(importlib.resources.files("kitgate.policies").joinpath(f"{base}.toml").read_text())
+    raw["name"] = name
     if asset_roots is not None:
-        text, n = re.subn(r"(?m)^asset_roots\s*=.*$", "asset_roots = " + json.dumps(asset_roots), text)
-        assert n == 1
+        raw["asset_roots"] = list(asset_roots)
     for key, value in limits.items():
-        text, n = re.subn(rf"(?m)^{key}\s*=.*$", f"{key} = {value!r}", text)
-        assert n == 1, key
+        assert key in raw["limits"], key
+        raw["limits"][key] = value
+    text = emit(raw)
     directory.mkdir(parents=True, exist_ok=True)
     (directory / f"{name}.toml").write_text(text)
     return load_policy(name, directory)

@@ -9,6 +9,16 @@ kill its parent or its process group kills the subprocess, never pytest):
    changed. Each script then gets its own test: verdict as declared, the stage untouched (atomic),
    and no canary visible anywhere.
 
+The stage is in memory, unless a script's header says ``# stage: rooted``: then it is a real file eight
+folders below the asset root (``ROOTED_STAGE``, rewritten with ``BASE_USDA`` before each such script),
+as a tenant's shot would be. Only there does a relative arc such as ``../../../../../../x.usda`` pass
+the check (it lands inside the root), so only there can a script test that moving the arc to a layer
+with another anchor (in-memory, anonymous, session: the working directory) never makes it resolve
+outside every root. The canaries sit outside the root but within reach of such paths from any working
+directory up to eight folders deep (the runner's child and in-process jobs run in pytest's tmp dirs).
+``kitgate policy test`` honours the same header with its own fresh file eight folders below the asset
+root, so both checks judge rooted scripts on a real anchor.
+
 Canaries, all created fresh per session with a random token, at fixed paths the scripts know:
 - ``/tmp/kitgate-corpus-canary/secret.txt`` (host file outside every asset root),
 - ``/tmp/kitgate-corpus-canary/tenant-b.usda`` (another tenant's layer, also loaded in the runner),
@@ -41,6 +51,7 @@ REPO = HERE.parent.parent
 CANARY_DIR = Path("/tmp/kitgate-corpus-canary")
 ROOT_DIR = Path("/tmp/kitgate-corpus-root")
 LEAK_RE = re.compile(r"KGCANARY|KGESCAPE")
+ROOTED_STAGE = ROOT_DIR.joinpath("tenants", "a", "shows", "s1", "seqs", "q1", "shots", "sh1", "stage.usda")
 VERDICTS = {"accept", "reject-at-compile", "reject-at-runtime", "limit"}
 BASE_USDA = """#usda 1.0
 (
@@ -73,12 +84,26 @@ def read_header(path: Path) -> tuple[str, str]:
     return expect, policy
 
 
+def stage_kind(path: Path) -> str:
+    """"rooted" when the header asks for the file-backed stage below the asset root, else "memory"."""
+    for raw in path.read_bytes().splitlines()[:8]:
+        line = raw.decode("utf-8", "replace").strip()
+        if not line.startswith("#"):
+            break
+        m = re.match(r"#\s*stage\s*:\s*([\w-]+)", line)
+        if m:
+            return m.group(1)
+    return "memory"
+
+
 def verdict_of(result: dict[str, Any]) -> str:
     """The verdict the runner recorded (computed with the CLI's own mapping, so both checks agree)."""
     return str(result.get("verdict"))
 
 
 CORPUS_FILES = sorted(CORPUS.glob("*.py"))
+# the module fixture runs the whole corpus twice (CLI and runner, 2 cores); it waits up to 900 s itself
+pytestmark = pytest.mark.timeout(1200)
 
 # Open findings (docs/corpus-findings.md). The header keeps the secure verdict; until the sandbox
 # delivers it the per-script test is an explicit xfail, and it FAILS once the verdict is met, so the
@@ -87,6 +112,22 @@ KNOWN_OPEN: dict[str, str] = {}
 
 
 # --------------------------------------------------------------------------------------------- runner
+def _job_stage(kind: str) -> Any:
+    """A fresh job stage: in memory, or the rooted file reset to BASE_USDA (also in the layer registry)."""
+    from pxr import Sdf, Usd
+
+    if kind != "rooted":
+        stage = Usd.Stage.CreateInMemory()
+        stage.GetRootLayer().ImportFromString(BASE_USDA)
+        return stage
+    ROOTED_STAGE.parent.mkdir(parents=True, exist_ok=True)
+    ROOTED_STAGE.write_text(BASE_USDA)
+    cached = Sdf.Layer.Find(str(ROOTED_STAGE))
+    if cached is not None:
+        cached.Reload(force=True)
+    return Usd.Stage.Open(str(ROOTED_STAGE), Usd.Stage.LoadAll)
+
+
 def _runner(corpus: Path, out: Path) -> int:
     """Runs inside a subprocess: every corpus file through the real Executor; writes JSON results."""
     from kitgate.controller.cli.sandbox_cmds import verdict_of as cli_verdict
@@ -110,8 +151,8 @@ def _runner(corpus: Path, out: Path) -> int:
         for path in sorted(corpus.glob("*.py")):
             _expect, policy_name = read_header(path)
             policy = load_policy(policy_name)
-            stage = Usd.Stage.CreateInMemory()
-            stage.GetRootLayer().ImportFromString(BASE_USDA)
+            kind = stage_kind(path)
+            stage = _job_stage(kind)
             before = stage.GetRootLayer().ExportToString()
             try:
                 outcome = ex.run(path.read_bytes(), policy, stage)
@@ -126,7 +167,9 @@ def _runner(corpus: Path, out: Path) -> int:
             except Exception as exc:  # the executor itself must never raise on hostile input
                 rec = {"verdict": "executor_raised", "status": "executor_raised", "limit": None, "violations": [],
                        "dump": repr(exc)[:2000]}
-            rec["stage_changed"] = stage.GetRootLayer().ExportToString() != before
+            rec["stage_changed"] = stage.GetRootLayer().ExportToString() != before or (
+                kind == "rooted" and ROOTED_STAGE.read_text() != BASE_USDA)
+            rec["stage_kind"] = kind
             results[path.name] = rec
         probe_stage = Usd.Stage.CreateInMemory()
         probe_src = 'stage.DefinePrim("/Probe", "Xform")\nprint("probe ok")\n'
@@ -241,12 +284,16 @@ def test_corpus_size_and_headers() -> None:
     """>= 120 scripts across the families, each with a valid expect header (and no accept)."""
     assert len(CORPUS_FILES) >= 120
     families = {p.name.split("_")[0] for p in CORPUS_FILES}
-    assert {"imp", "blt", "mro", "frm", "fmt", "exc", "usd", "plg", "kit", "res", "uni", "dfr", "pol"} <= families
+    required = {"imp", "blt", "mro", "frm", "fmt", "exc", "usd", "plg", "kit", "res", "uni", "dfr", "pol", "anc"}
+    assert required <= families
     for p in CORPUS_FILES:
         expect, _ = read_header(p)
         assert expect in VERDICTS, f"{p.name}: bad or missing '# expect:' header ({expect!r})"
-        if expect == "accept":  # only deferred-execution attacks the sandbox neutralises by design
-            assert p.name.startswith("dfr_") and "# neutralised:" in p.read_text(), p.name
+        assert stage_kind(p) in {"memory", "rooted"}, f"{p.name}: '# stage:' is 'rooted' or absent"
+        if expect == "accept":  # only attacks the sandbox neutralises by design: deferred execution, and
+            # relative arcs moved to another anchor (rewritten to the in-root path they were checked as)
+            neutralised_family = p.name.startswith("dfr_") or (p.name.startswith("anc_") and stage_kind(p) == "rooted")
+            assert neutralised_family and "# neutralised:" in p.read_text(), p.name
 
 
 def test_policy_test_cli_exit_zero(corpus_run: dict[str, Any]) -> None:
@@ -289,6 +336,8 @@ def _problems(path: Path, rec: dict[str, Any], can: Canaries) -> list[str]:
         out.append("the stage changed (a refused job must be atomic; a neutralised one edits nothing)")
     if verdict_of(rec) != expect:
         out.append(f"verdict {verdict_of(rec)} != expected {expect}: {dump[:1500]}")
+    if rec.get("stage_kind", "memory") != stage_kind(path):
+        out.append(f"ran on a {rec.get('stage_kind')} stage, the header asks for {stage_kind(path)}")
     return out
 
 

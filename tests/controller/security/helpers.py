@@ -39,6 +39,17 @@ def assert_401(r: httpx.Response) -> dict[str, Any]:
     return err
 
 
+def assert_expired_401(r: httpx.Response, credential: str = "token") -> dict[str, Any]:
+    """The one 401 that says why: a genuine credential whose lifetime is over (code, fix, RFC 6750 challenge)."""
+    err = assert_envelope(r, 401, "token_expired")
+    command = "kitgate apikey create" if credential == "apikey" else "kitgate token create"
+    assert "expired" in err["message"] and command in err["message"], err
+    assert err["details"] == {"credential": credential}, err
+    challenge = r.headers["www-authenticate"]
+    assert challenge.startswith(CHALLENGE) and 'error="invalid_token"' in challenge, challenge
+    return err
+
+
 def audit_rows(ctl: ControllerProcess, **where: Any) -> list[dict[str, Any]]:
     """Audit records read from the SQLite file itself (not through the API under test)."""
     conn = sqlite3.connect(f"file:{ctl.data_dir / 'kitgate.sqlite3'}?mode=ro", uri=True)

@@ -10,7 +10,15 @@ import time
 import pytest
 from harness import ControllerProcess, HttpWorker, run_kitgate
 
-from .helpers import assert_401, assert_envelope, audit_rows, data_dir_args, one_audit, sqlite_path
+from .helpers import (
+    assert_401,
+    assert_envelope,
+    assert_expired_401,
+    audit_rows,
+    data_dir_args,
+    one_audit,
+    sqlite_path,
+)
 
 PARKED = {"code": "x = 1\n", "labels": ["no-worker-has-this"]}
 
@@ -133,7 +141,7 @@ def test_expiring_keys_expire(controller: ControllerProcess) -> None:
         assert record.expires_at is not None
         time.sleep(max(0.0, record.expires_at - time.time()) + 0.5)
         r = c.get("/v1/jobs", headers={"X-API-Key": key})
-        assert_401(r)
+        assert_expired_401(r, "apikey")  # the right secret, so its holder is told it expired
         assert one_audit(controller, r, "auth.failed")["data"]["reason"] == "apikey_expired"
 
 

@@ -22,6 +22,7 @@ from .helpers import (
     CHALLENGE,
     UNAUTHORISED,
     assert_401,
+    assert_expired_401,
     audit_rows,
     claims,
     craft,
@@ -71,8 +72,10 @@ def bad_tokens(ctl: ControllerProcess) -> dict[str, tuple[dict[str, str], str]]:
         "not a jwt": (bearer("not-a-jwt"), "malformed"),
         "garbage segments": (bearer("eyJhbGciOi.xxx.yyy"), "malformed"),
         "oversized": (bearer("a." * 3000 + "a"), "malformed"),
-        "expired": (bearer(craft(ctl, exp=int(time.time()) - 120, iat=int(time.time()) - 600,
-                                 nbf=int(time.time()) - 600)), "expired"),
+        # signed with our key but never issued: a past `exp` does not make it "expired" (only a genuine
+        # token's holder is told that; see test_expired_credentials.py)
+        "expired but never issued": (bearer(craft(ctl, exp=int(time.time()) - 120, iat=int(time.time()) - 600,
+                                                  nbf=int(time.time()) - 600)), "unknown_token"),
         "not yet valid": (bearer(craft(ctl, nbf=int(time.time()) + 3600)), "not_yet_valid"),
         "wrong audience": (bearer(craft(ctl, aud="some-other-api")), "wrong_audience"),
         "wrong issuer": (bearer(craft(ctl, iss="evil")), "wrong_issuer"),
@@ -127,7 +130,7 @@ def test_a_really_expired_token(controller: ControllerProcess) -> None:
         assert c.get("/v1/jobs").status_code == 200  # verified once (and cached) while valid
         time.sleep(max(0.0, exp - time.time()) + 1.2)
         r = c.get("/v1/jobs")
-        assert_401(r)
+        assert_expired_401(r)  # its holder is told, and how to get a new one
         assert one_audit(controller, r, "auth.failed")["data"]["reason"] == "expired"
 
 

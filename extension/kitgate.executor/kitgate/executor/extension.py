@@ -1,18 +1,37 @@
 """The Kit binding: wires Kit's events to the shared Runner. Imported only inside Kit (see __init__).
 
 Threading (facts §3.4, §11): the Runner's network thread does all HTTP; the update callback (main
-thread) calls `Runner.tick()`, which does every stage read/write; isolated jobs' children are awaited
-on a helper thread against a frozen export of the layer, and their delta is applied back on the main
-thread inside one undo group (a Command using omni.kit.usd_undo.UsdLayerUndo, facts §4.3).
+thread) calls `Runner.tick()`, which does every stage read/write. Isolated jobs' children are awaited
+on a helper thread against a frozen export of the layer (`snapshot.py`); the child's delta comes back
+as a `PendingDelta`, i.e. as checked data and NOT as an Sdf layer, because building any Sdf layer (even
+an anonymous one no stage uses) sends `Sdf.Notice.LayersDidChange` synchronously on the building thread
+to every global listener in the process, and Kit's listeners must only run on the main thread. So the
+delta layer is built on the main thread, right before it is applied, inside the same `tick()`; the
+extension's frame budget amortises both (`_on_update` skips frames in proportion to what a tick cost).
+The fork server itself is started and health-checked on a helper thread in on_startup (it touches no
+Kit object); until it answers, claims stay paused and the window says why.
+
+Undo (facts §4.3): an isolated job's delta is applied by ApplyKitgateDeltaCommand, whose do() backs up
+exactly the specs, child/property orders and layer metadata the delta touches (`DeltaUndo`), and whose
+undo()/redo restore the saved "before"/"after" states inside one Sdf.ChangeBlock, byte for byte. Kit's
+redo calls do() again on the same command object; do() then re-applies the saved state and never runs
+anything of the job. omni.kit.usd_undo's UsdLayerUndo is not used: its published reserve() raises when a
+parent is reserved after a child and recurses without end on "/", which basic jobs hit. A trusted job
+runs on the main thread *before* any command, and only a job that succeeded is recorded by
+RecordKitgateTrustedJobCommand (before/after copies of the layer), so redo never re-runs its code and a
+failed job leaves no undo step. No command is wrapped in an undo group: Kit's begin_group() always
+pushes an entry, which a failed job would leave behind empty.
 Every subscription is kept on the instance and dropped in on_shutdown (facts §11.9-12).
 """
 
 from __future__ import annotations
 
+import importlib
+import importlib.metadata as md
 import logging
 import math
 import os
-import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -22,7 +41,6 @@ import carb.settings
 import omni.ext
 import omni.kit.app
 import omni.kit.commands
-import omni.kit.undo
 import omni.usd
 
 from .runner import Runner, RunnerConfig
@@ -31,80 +49,86 @@ from .verify import Job
 log = logging.getLogger("kitgate.executor")
 SETTINGS_ROOT = "/exts/kitgate.executor"
 EXT_NAME = "kitgate.executor"
+STARTING = "starting the sandbox"
 
 
 # ----------------------------------------------------------------------------------- undoable edits
 
 
-def _reserve_paths(delta: Any) -> list[Any]:
-    """Prim paths a delta may touch (UsdLayerUndo records their specs before the edit)."""
-    from pxr import Sdf
-
-    paths: list[Any] = []
-    seen: set[Any] = set()
-    for path in [*getattr(delta, "remove", []), *getattr(delta, "copy", []), *getattr(delta, "order", {})]:
-        prim = path.GetPrimPath() if path.IsPropertyPath() else path
-        if prim not in seen:
-            seen.add(prim)
-            paths.append(prim)
-    meta = getattr(delta, "meta_set", None) or getattr(delta, "meta_clear", None)
-    if meta and Sdf.Path.absoluteRootPath not in seen:
-        paths.append(Sdf.Path.absoluteRootPath)
-    return paths
-
-
 class ApplyKitgateDeltaCommand(omni.kit.commands.Command):
-    """Applies an isolated job's delta to the edit-target layer; undo restores the reserved specs."""
+    """Applies an isolated job's (built) delta to the edit-target layer; undo/redo swap saved states.
 
-    def __init__(self, delta: Any, stage: Any) -> None:
+    States: "new" -> do() applies and records before/after -> "applied"; undo() -> "undone"; Kit's
+    redo calls do() again -> the saved "after" state is put back -> "applied". If the first do() fails,
+    Delta.apply_to has already restored the layer; Kit then calls undo() (nothing to do) and may keep
+    the command for redo, whose do() does nothing ("failed").
+    """
+
+    def __init__(self, delta: Any, stage: Any, report: dict[str, Any] | None = None) -> None:
         # Not "simple types" (facts §4.3): this command is only executed by the binding, never replayed.
         self._delta = delta
         self._stage = stage
+        self._report = report if report is not None else {}
+        self._layer: Any = None
         self._undo: Any = None
+        self._changed: list[str] = []
+        self._state = "new"
 
     def do(self) -> list[str]:
-        import omni.kit.usd_undo
+        if self._state == "undone":  # Kit's redo: the same object, do() again
+            self._undo.reapply(self._layer)
+            self._state = "applied"
+            return list(self._changed)
+        if self._state != "new":
+            return []
+        from kitgate.sandbox.delta import DeltaUndo
 
-        layer = self._stage.GetEditTarget().GetLayer()
-        self._undo = omni.kit.usd_undo.UsdLayerUndo(layer)
-        for path in _reserve_paths(self._delta):
-            self._undo.reserve(path)
+        self._layer = self._stage.GetEditTarget().GetLayer()
+        self._undo = DeltaUndo.take(self._delta, self._layer)
         try:
-            return list(self._delta.apply_to(self._stage))
-        except BaseException:
-            self._undo.undo()  # apply_to already restored; this also clears partial reservations' effect
-            self._undo = None
+            self._changed = list(self._delta.apply_to(self._layer))  # restores the layer itself on failure
+        except Exception as exc:
+            self._state = "failed"
+            self._report["error"] = f"{type(exc).__name__}: {exc}"
             raise
+        self._undo.capture_after(self._layer)
+        self._state = "applied"
+        return list(self._changed)
 
     def undo(self) -> None:
-        if self._undo is not None:
-            self._undo.undo()
+        if self._state == "applied":
+            self._undo.restore(self._layer)
+            self._state = "undone"
 
 
-class RunKitgateTrustedJobCommand(omni.kit.commands.Command):
-    """Runs a trusted (in-process) job; undo restores the whole edit-target layer as it was."""
+class RecordKitgateTrustedJobCommand(omni.kit.commands.Command):
+    """Records a trusted job that already ran (and succeeded): undo puts the layer's "before" copy
+    back, redo its "after" copy. The job's code is never called from here."""
 
-    def __init__(self, call: Any, stage: Any) -> None:
-        self._call = call
-        self._stage = stage
-        self._backup: Any = None
-        self.result: Any = None
+    def __init__(self, layer: Any, before: Any, after: Any) -> None:
+        self._layer = layer
+        self._before = before
+        self._after = after
+        self._recorded = False
 
-    def do(self) -> Any:
-        from pxr import Sdf
-
-        layer = self._stage.GetEditTarget().GetLayer()
-        self._backup = Sdf.Layer.CreateAnonymous(".usda")
-        self._backup.TransferContent(layer)
-        self.result = self._call()
-        return self.result
+    def do(self) -> None:
+        if self._recorded:  # Kit's redo
+            self._layer.TransferContent(self._after)
+        self._recorded = True
 
     def undo(self) -> None:
-        if self._backup is not None:
-            self._stage.GetEditTarget().GetLayer().TransferContent(self._backup)
+        self._layer.TransferContent(self._before)
 
 
-_COMMANDS = (ApplyKitgateDeltaCommand, RunKitgateTrustedJobCommand)
+_COMMANDS = (ApplyKitgateDeltaCommand, RecordKitgateTrustedJobCommand)
+
+
+def _layer_copy(layer: Any) -> Any:
+    from pxr import Sdf
+
+    copy = Sdf.Layer.CreateAnonymous(".usda")
+    copy.TransferContent(layer)
+    return copy
 
 
 # ------------------------------------------------------------------------------------------ host
@@ -120,38 +144,135 @@ class KitHost:
         return omni.usd.get_context().get_stage()
 
     def apply_delta(self, job: Job, delta: Any, stage: Any) -> list[str]:
-        with omni.kit.undo.group():
-            ok, changed = omni.kit.commands.execute("ApplyKitgateDelta", delta=delta, stage=stage)
+        """Main thread. Build the delta layer here (see module docstring), then one command, no group."""
+        build = getattr(delta, "build", None)
+        built = build() if callable(build) else delta  # DeltaError: reported as not applied, no undo step
+        report: dict[str, Any] = {}
+        ok, changed = omni.kit.commands.execute("ApplyKitgateDelta", delta=built, stage=stage, report=report)
         if not ok:
-            raise RuntimeError("ApplyKitgateDelta failed; the stage was left unchanged")
+            raise RuntimeError(f"the delta could not be applied ({report.get('error', 'see the Kit log')}); "
+                               "the stage was left unchanged")
         self.last_changed = list(changed or [])
         return self.last_changed
 
     def run_in_process(self, job: Job, stage: Any, call: Any) -> Any:
-        with omni.kit.undo.group():
-            ok, result = omni.kit.commands.execute("RunKitgateTrustedJob", call=call, stage=stage)
-        if not ok or result is None:
-            raise RuntimeError("RunKitgateTrustedJob failed")
-        return result
+        """Main thread. Run the trusted job, then record it for undo only if it succeeded."""
+        layer = stage.GetEditTarget().GetLayer()
+        before = _layer_copy(layer)
+        outcome, delta = call()  # the in-process executor restores the layer itself when the job fails
+        if getattr(outcome, "status", None) == "succeeded":
+            ok, _ = omni.kit.commands.execute("RecordKitgateTrustedJob", layer=layer, before=before,
+                                              after=_layer_copy(layer))
+            if not ok:
+                carb.log_warn("[kitgate.executor] the trusted job ran but could not be recorded for undo")
+        return outcome, delta
 
     def job_finished(self, job: Job, result: dict[str, Any]) -> dict[str, Any]:
         return result
 
 
+# ----------------------------------------------------------------------------------------- sandbox
+
+
+class SandboxStarter:
+    """Starts the fork server on a helper thread and health-checks it (its "ready" answer means Kit's
+    python3 imported pxr and the sandbox with exactly the derived environment and warmed the runtime).
+
+    The main thread reads `state`/`problem`/`executor` each frame; nothing here touches Kit objects.
+    """
+
+    def __init__(self, python: str | None, scratch_root: Path | None = None) -> None:
+        self.python = python
+        self.scratch_root = scratch_root
+        self.state = "starting"  # -> "ready" | "unavailable"
+        self.problem: str | None = None
+        self.executor: Any = None
+        self.server_env: dict[str, str] = {}
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+        self._closed = False
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="kitgate-sandbox-start", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        try:
+            from kitgate.sandbox.executor import Executor, usd_loader_env
+
+            if not self.python:
+                raise RuntimeError("Kit's python3 was not found next to Kit's standard library "
+                                   f"({Path(os.__file__).parent}); set /exts/kitgate.executor/python")
+            executor = Executor(python=self.python, scratch_root=self.scratch_root, server_env=usd_loader_env(),
+                                defer_delta=True)
+            try:
+                executor.start()
+            except Exception:
+                executor.close()
+                raise
+            with self._lock:
+                if self._closed:  # on_shutdown ran while the server was starting
+                    executor.close()
+                    return
+                self.server_env = dict(executor.server_env)
+                self.executor = executor
+                self.state = "ready"
+        except Exception as exc:  # noqa: BLE001 - any failure: the sandbox is unavailable, Kit runs on
+            self.problem = f"sandbox unavailable: {str(exc).strip() or type(exc).__name__}"[:2000]
+            self.state = "unavailable"
+
+    def factory(self) -> Any:
+        """Runner's executor_factory: the started executor, or the reason there is none."""
+        if self.executor is None:
+            from kitgate.sandbox.executor import SandboxUnavailable
+
+            raise SandboxUnavailable(self.problem or STARTING)
+        return self.executor
+
+    def close(self) -> None:
+        with self._lock:
+            self._closed = True
+            ex, self.executor = self.executor, None
+        if ex is not None:
+            ex.close()
+
+
+_BUNDLED = (("cryptography", "cryptography"), ("jwt", "PyJWT"), ("RestrictedPython", "RestrictedPython"))
+
+
+def loaded_packages() -> list[tuple[str, str, str]]:
+    """(distribution, version, file) of the copies of our bundled packages this process actually
+    imports: a Kit app may put its own copies ahead of our pip_prebundle on sys.path."""
+    out = []
+    for module_name, dist in _BUNDLED:
+        try:
+            module = importlib.import_module(module_name)
+        except ImportError as exc:
+            out.append((dist, "missing", str(exc)))
+            continue
+        origin = str(getattr(module, "__file__", "") or "")
+        version = str(getattr(module, "__version__", "") or "")
+        if not version and origin:
+            site = str(Path(origin).resolve().parent.parent)
+            version = next((d.version for d in md.distributions(path=[site])
+                            if (d.metadata["Name"] or "").lower() == dist.lower()), "unknown")
+        out.append((dist, version or "unknown", origin))
+    return out
+
+
 # -------------------------------------------------------------------------------------- settings
 
 
-def kit_python() -> str:
-    """Kit's own interpreter for the fork server (sys.executable is the kit binary; facts §5.3)."""
+def kit_python() -> str | None:
+    """Kit's own python3 for the fork server, found from Kit's standard library (facts §5.3, as Isaac
+    Sim's Jupyter extension does): <prefix>/lib/python3.X/os.py -> <prefix>/bin/python3. None if absent:
+    there is no fallback to sys.executable, which inside Kit may be the kit binary itself. Linux only
+    (extension.toml declares the platform)."""
     base = Path(os.__file__).resolve().parent
-    for candidate in (
-        base.parent.parent / "bin" / "python3",
-        base.parent / "python.exe",
-        base.parent / "bin" / "python3",
-    ):
-        if candidate.is_file():
+    for candidate in (base.parent.parent / "bin" / "python3", base.parent.parent / "bin" / "python"):
+        if candidate.is_file() and os.access(candidate, os.X_OK):
             return str(candidate)
-    return sys.executable
+    return None
 
 
 def _get(settings: Any, key: str, default: Any) -> Any:
@@ -189,7 +310,7 @@ def config_from_settings(settings: Any) -> tuple[RunnerConfig | None, dict[str, 
         poll_wait_s=float(_get(settings, "poll_wait_s", 25.0)),
         heartbeat_s=float(_get(settings, "heartbeat_s", 5.0)),
         ca_file=str(_get(settings, "ca_file", "")) or None,
-        python=str(_get(settings, "python", "")) or kit_python(),
+        python=str(_get(settings, "python", "")) or kit_python(),  # None: the sandbox says why it is unavailable
         offload_isolated=bool(_get(settings, "offload_isolated", True)),
     )
     return config, extras, None
@@ -209,6 +330,10 @@ class KitgateExecutorExtension(omni.ext.IExt):
         self._skip_ticks = 0
         self._last_ui = 0.0
         self._stage_id: Any = None
+        self._has_stage = False
+        self._user_pause: str | None = None
+        self._sandbox: SandboxStarter | None = None
+        self._sandbox_seen = "starting"
         self._host = KitHost()
         for cmd in _COMMANDS:
             omni.kit.commands.register(cmd)
@@ -223,17 +348,66 @@ class KitgateExecutorExtension(omni.ext.IExt):
             self._problem = problem
             return
         self._problem = None
+        self._log_packages()
+        self._sandbox = SandboxStarter(config.python)
         try:
-            self._runner = Runner(config, self._host)
+            self._runner = Runner(config, self._host, executor_factory=self._sandbox.factory)
         except (OSError, ValueError) as exc:
             carb.log_warn(f"[kitgate.executor] not started: {exc}")
             self._problem = str(exc)
+            self._sandbox = None
             return
-        self._follow_stage()
         if not extras["enabled_on_start"]:
-            self._runner.pause("paused (enabled_on_start is false)")
+            self._user_pause = "paused (enabled_on_start is false)"
+        self._runner.pause(STARTING)  # claims wait for a healthy sandbox (see _gate)
+        self._follow_stage()
+        self._sandbox.start()  # helper thread: starts and health-checks the fork server
         self._runner.start()  # returns at once: the network thread does the waiting
         carb.log_info(f"[kitgate.executor] worker {self._runner.worker_id} -> {config.controller_url}")
+
+    def _log_packages(self) -> None:
+        bundle = Path(__file__).resolve().parents[2] / "pip_prebundle"
+        parts = []
+        for dist, version, origin in loaded_packages():
+            parts.append(f"{dist} {version} from {origin}")
+            if bundle.is_dir() and not origin.startswith(str(bundle)):
+                carb.log_warn(f"[kitgate.executor] {dist} {version} is loaded from {origin}, not from the "
+                              f"extension's bundle {bundle}: another extension put its copy first on sys.path")
+        carb.log_info("[kitgate.executor] loaded: " + "; ".join(parts))
+
+    # -- claim gate (main thread) -----------------------------------------------------------------
+    def _wanted_pause(self) -> str | None:
+        """Why claims must be paused now, most important reason first; None: claim."""
+        sandbox = self._sandbox
+        if sandbox is not None and sandbox.state != "ready":
+            return sandbox.problem or STARTING
+        if not self._has_stage:
+            return "no stage open"
+        return self._user_pause
+
+    def _gate(self) -> None:
+        runner = self._runner
+        if runner is None:
+            return
+        want = self._wanted_pause()
+        if want is None:
+            if runner.paused:
+                runner.resume()
+        elif runner.status().paused_reason != want:
+            runner.pause(want)
+
+    def _watch_sandbox(self) -> None:
+        """Main thread, every frame: report the starter's outcome once and re-gate claims."""
+        sandbox = self._sandbox
+        if sandbox is None or sandbox.state == self._sandbox_seen:
+            return
+        self._sandbox_seen = sandbox.state
+        if sandbox.state == "ready":
+            env = ", ".join(f"{k}={v}" for k, v in sorted(sandbox.server_env.items()))
+            carb.log_info(f"[kitgate.executor] sandbox ready: {sandbox.python} ({env})")
+        else:
+            carb.log_warn(f"[kitgate.executor] {sandbox.problem}")
+        self._gate()
 
     # -- events -------------------------------------------------------------------------------
     def _subscribe(self) -> None:
@@ -283,6 +457,7 @@ class KitgateExecutorExtension(omni.ext.IExt):
         runner = self._runner
         if runner is None:
             return
+        self._watch_sandbox()
         if self._skip_ticks > 0:
             self._skip_ticks -= 1
         else:
@@ -310,20 +485,18 @@ class KitgateExecutorExtension(omni.ext.IExt):
             return
         ctx = omni.usd.get_context()
         stage = ctx.get_stage()
+        self._has_stage = bool(stage)
         if not stage:
             runner.set_stage_name(None)
-            if not runner.paused:
-                runner.pause("no stage open")
             carb.log_warn("[kitgate.executor] no stage open: claims paused")
-            return
-        name = stage.GetRootLayer().identifier
-        stage_id = ctx.get_stage_id()
-        if self._stage_id is not None and stage_id != self._stage_id:
-            carb.log_warn(f"[kitgate.executor] stage changed to {name}; jobs now apply to it")
-        self._stage_id = stage_id
-        runner.set_stage_name(name)
-        if runner.status().paused_reason == "no stage open":
-            runner.resume()
+        else:
+            name = stage.GetRootLayer().identifier
+            stage_id = ctx.get_stage_id()
+            if self._stage_id is not None and stage_id != self._stage_id:
+                carb.log_warn(f"[kitgate.executor] stage changed to {name}; jobs now apply to it")
+            self._stage_id = stage_id
+            runner.set_stage_name(name)
+        self._gate()
 
     # -- UI hooks -----------------------------------------------------------------------------
     def _make_window(self) -> Any:
@@ -336,17 +509,21 @@ class KitgateExecutorExtension(omni.ext.IExt):
     def toggle_pause(self) -> None:
         if self._runner is None:
             return
-        if self._runner.paused:
-            self._runner.resume()
-        else:
-            self._runner.pause("paused by the user")
+        self._user_pause = None if self._user_pause else "paused by the user"
+        blocked = self._wanted_pause()
+        if self._user_pause is None and blocked is not None:
+            carb.log_warn(f"[kitgate.executor] claims stay paused: {blocked}")
+        self._gate()
 
     # -- shutdown -----------------------------------------------------------------------------
     def on_shutdown(self) -> None:
         """Disable / hot reload (not called at app exit: fastShutdown, facts §0.6)."""
         runner, self._runner = self._runner, None
         if runner is not None:
-            runner.stop()
+            runner.stop()  # closes the executor it got from the starter
+        sandbox, self._sandbox = self._sandbox, None
+        if sandbox is not None:
+            sandbox.close()  # a server that was started but never used
         for sub in self._subs:
             # legacy subscriptions: unsubscribe(); Events 2.0 ObserverGuard: reset() (or drop it)
             stop = getattr(sub, "unsubscribe", None) or getattr(sub, "reset", None)

@@ -11,6 +11,7 @@ import hashlib
 import logging
 import os
 import signal
+import stat
 import tempfile
 import threading
 from collections.abc import Callable
@@ -46,13 +47,39 @@ def open_or_create_stage(path: Path) -> Any:
     return stage
 
 
+def kept_mode(path: Path) -> int:
+    """The permission bits a rewrite of PATH must keep: the file's own, or a new file's (0666 less the umask).
+    The temp file of an atomic save is private (mkstemp: 0600), so without this a 0640 stage shared with a
+    group would become owner-only after the first save."""
+    try:
+        return stat.S_IMODE(os.stat(path).st_mode)
+    except FileNotFoundError:
+        return 0o666 & ~current_umask()
+
+
+def current_umask() -> int:
+    """Read, never set: os.umask(0) to peek would briefly make files other threads create world-writable.
+    Where /proc does not say, assume the strictest (0o077: a new stage is private)."""
+    try:
+        with open("/proc/self/status", encoding="ascii", errors="replace") as fh:
+            for line in fh:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    return 0o077
+
+
 def save_layer_atomically(layer: Any, path: Path) -> None:
-    """Export to a temp file in the same directory (same extension = same format), fsync, rename."""
+    """Export to a temp file in the same directory (same extension = same format), give it the stage's
+    mode, fsync, rename over the stage: readers see the old file or the new one, never half of one."""
+    mode = kept_mode(path)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=path.suffix, dir=path.parent)
     os.close(fd)
     try:
         if not layer.Export(tmp):
             raise OSError(f"could not write {tmp}")
+        os.chmod(tmp, mode)
         with open(tmp, "rb") as fh:
             os.fsync(fh.fileno())
         os.replace(tmp, path)

@@ -6,10 +6,13 @@ and PyJWT (+ cryptography, which PyJWT needs for EdDSA) are copied from this env
 `pip_prebundle/`, which the extension's path-only `[[python.module]]` entry puts on sys.path.
 
 cryptography is a compiled package. Its own wheel is abi3 (one build serves CPython 3.7+), but its
-Rust module imports cffi's `_cffi_backend`, which is built per Python minor version. So a bundle
-copied from this environment is valid for this Python version and platform only; for Kit 108-110
-(Python 3.12) build from 3.12 wheels with `--wheel-dir` (see `fill_prebundle`). The build ends with
-a self-check in a fresh interpreter (`-I -S`) that sees only the stdlib and the bundle.
+Rust module imports cffi's `_cffi_backend`, which is built per Python minor version. So there is one
+build per Kit Python, as NVIDIA's pip-archive extensions do (`writeTarget.python`): a bundle copied
+from this environment serves this Python only; for Kit 108-110 (Python 3.12) build from cp312 wheels
+with `--wheel-dir` and `--check-python` pointing at a 3.12 interpreter. Each build writes
+`[package.target] platform/python` into its extension.toml (Kit then refuses a bundle for another
+Python instead of failing at import) and ends with a self-check in that interpreter (`-I -S`, so it
+sees only the stdlib and the bundle).
 """
 
 from __future__ import annotations
@@ -19,7 +22,6 @@ import importlib.util
 import shutil
 import subprocess
 import sys
-import sysconfig
 import tomllib
 import zipfile
 from pathlib import Path
@@ -131,7 +133,7 @@ def fill_prebundle(prebundle: Path, *, wheel_dir: Path | None = None, check_pyth
         raise PackagingError("the bundle does not import on its own (see the output above)")
     (prebundle / "BUNDLE.txt").write_text(
         "Bundled for kitgate.executor by `kitgate package-extension`.\n"
-        f"Checked with {python} on {sysconfig.get_platform()}.\n"
+        f"Checked with {python} ({' '.join(python_target(python))}); one bundle per Kit Python.\n"
         + "".join(f"- {d} {v}: {BUNDLED_DISTS.get(d, 'needed by cryptography')}\n" for d, v in versions.items())
     )
 
@@ -164,6 +166,42 @@ def _self_check(prebundle: Path, python: str, *, quiet: bool) -> bool:
     return proc.returncode == 0
 
 
+def python_target(python: str) -> tuple[str, str]:
+    """(platform, python tag) of an interpreter, in Kit's [package.target] spelling, e.g.
+    ("linux-x86_64", "cp312")."""
+    probe = ("import sys, sysconfig; print(sysconfig.get_platform()); "
+             "print(f'cp{sys.version_info[0]}{sys.version_info[1]}')")
+    try:
+        proc = subprocess.run([python, "-I", "-S", "-c", probe], capture_output=True, text=True, timeout=60)
+    except OSError as exc:
+        raise PackagingError(f"cannot run {python}: {exc.strerror or exc}") from None
+    lines = proc.stdout.split()
+    if proc.returncode != 0 or len(lines) != 2:
+        raise PackagingError(f"cannot ask {python} for its version: {proc.stderr.strip()[-300:]}")
+    return lines[0], lines[1]
+
+
+def _check_target(python: str, wheel_dir: Path | None) -> tuple[str, str]:
+    platform, tag = python_target(python)
+    here = f"cp{sys.version_info[0]}{sys.version_info[1]}"
+    if wheel_dir is None and tag != here:
+        raise PackagingError(f"copying this environment's packages makes a {here} bundle, but {python} is {tag}; "
+                             f"pass --wheel-dir with {tag} wheels (pip download --only-binary=:all: "
+                             f"--python-version {tag[2]}.{tag[3:]} ...)")
+    if not platform.startswith("linux-"):
+        raise PackagingError(f"kitgate.executor is Linux only (the sandbox needs fork, rlimits, /proc); {python} "
+                             f"is {platform}")
+    return platform, tag
+
+
+def _write_target(toml_path: Path, platform: str, tag: str) -> None:
+    text = toml_path.read_text()
+    if "target" in tomllib.loads(text).get("package", {}):
+        raise PackagingError(f"{toml_path} already declares [package.target]")
+    toml_path.write_text(text.rstrip("\n") + "\n\n# Written by `kitgate package-extension` for this build.\n"
+                         f'[package.target]\nplatform = ["{platform}"]\npython = ["{tag}"]\n')
+
+
 def _version(ext_root: Path) -> str:
     with open(ext_root / "config" / "extension.toml", "rb") as fh:
         return str(tomllib.load(fh)["package"]["version"])
@@ -174,16 +212,18 @@ def build_extension(
 ) -> tuple[Path, Path | None]:
     """Copy the extension to `output/kitgate.executor` with a filled pip_prebundle; optionally zip it."""
     src = extension_source()
+    platform, tag = _check_target(check_python or sys.executable, wheel_dir)
     output = Path(output).resolve()
     folder = output / EXT_NAME
     if folder.exists():
         shutil.rmtree(folder)
     output.mkdir(parents=True, exist_ok=True)
     shutil.copytree(src, folder, ignore=_SKIP)
+    _write_target(folder / "config" / "extension.toml", platform, tag)
     fill_prebundle(folder / "pip_prebundle", wheel_dir=wheel_dir, check_python=check_python)
     archive = None
     if make_zip:
-        archive = output / f"{EXT_NAME}-{_version(src)}.zip"
+        archive = output / f"{EXT_NAME}-{_version(src)}+{platform}.{tag}.zip"
         with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as zf:
             for path in sorted(folder.rglob("*")):
                 if path.is_file():
@@ -194,5 +234,6 @@ def build_extension(
 def build_in_place(*, wheel_dir: Path | None = None, check_python: str | None = None) -> Path:
     """Fill `pip_prebundle/` inside the checkout's extension folder (for `kit --ext-folder extension`)."""
     src = extension_source()
+    _check_target(check_python or sys.executable, wheel_dir)
     fill_prebundle(src / "pip_prebundle", wheel_dir=wheel_dir, check_python=check_python)
     return src

@@ -36,6 +36,16 @@ from .verify import ClaimRefused, EnvelopeChecker, Job, MalformedClaim, keys_fro
 log = logging.getLogger("kitgate.executor")
 
 
+def _apply_error_type(exc: BaseException) -> str:
+    """The public error type of a failed apply: a delta the host refused while building it keeps the
+    sandbox's own type (`DeltaTooLarge`, `DeltaRejected`, `UnsupportedEdit`), anything else is `ApplyError`."""
+    from kitgate.sandbox.delta import DeltaError  # lazy: the runner itself needs no pxr
+
+    if isinstance(exc, DeltaError) and type(exc).__name__ != "DeltaError":
+        return type(exc).__name__
+    return "ApplyError"
+
+
 class StageHost(Protocol):
     """What a host (headless loop, Kit binding) provides. Every method runs on the host thread."""
 
@@ -249,6 +259,9 @@ class Runner:
         if undelivered:
             with contextlib.suppress(Exception):
                 self._flush_outbox(timeout_s=min(2.0, self.config.http_timeout_s))
+        with contextlib.suppress(Exception):  # so `kitgate workers list` says "stopped", not "connected"
+            self._reports.request("POST", "/v1/workers/heartbeat", body={"worker_id": self.worker_id,
+                                  "state": "stopped"}, timeout_s=min(1.0, self.config.http_timeout_s))
         self._make_outbox_durable()  # whatever is still undelivered must outlive this process and a power loss
         if background_close:
             ex, self._executor = self._executor, None
@@ -403,7 +416,9 @@ class Runner:
             except Exception as exc:  # noqa: BLE001 - apply_to restores the layer before raising
                 log.warning("job %s: delta not applied: %s", job.job_id, safe_exception_text(exc))
                 data["status"] = "failed"
-                data["error"] = error_info("ApplyError", safe_exception_text(exc))
+                kind = _apply_error_type(exc)
+                text = safe_exception_text(exc)
+                data["error"] = error_info(kind, text.removeprefix(f"{kind}: ") if kind != "ApplyError" else text)
                 data["changed_prims"], data["changed_prims_total"] = [], 0
             else:
                 if changed is not None and not data.get("changed_prims"):

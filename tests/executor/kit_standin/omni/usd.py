@@ -1,4 +1,11 @@
-"""Stand-in for omni.usd: one UsdContext over a real usd-core stage; records accessing threads."""
+"""Stand-in for omni.usd: one UsdContext over a real usd-core stage; records accessing threads.
+
+Thread checks: every `get_stage()`, every `Usd.Notice.ObjectsChanged` of the open stage and every
+global `Sdf.Notice.LayersDidChange` (any layer in the process, as Kit's layer widgets and live-sync
+listen to) is recorded with the thread it ran on. Sdf sends that notice synchronously on the thread
+that changed a layer, *also for a new anonymous layer that no stage uses*; so a delta layer built on a
+helper thread would run Kit's listeners there. Tests assert every entry is the main thread.
+"""
 
 import enum
 import threading
@@ -34,6 +41,9 @@ class _Context:
         from omni.kit.app import _EventStream
 
         self._events = _EventStream()
+        from pxr import Sdf, Tf
+
+        self._layers_listener = Tf.Notice.RegisterGlobally(Sdf.Notice.LayersDidChange, self._on_layers)
 
     def get_stage(self) -> Any:
         ACCESS_THREADS.append(("get_stage", threading.get_ident()))
@@ -68,6 +78,15 @@ class _Context:
     def _on_change(self, notice: Any, sender: Any) -> None:
         ACCESS_THREADS.append(("changed", threading.get_ident()))
 
+    def _on_layers(self, notice: Any, sender: Any) -> None:
+        ACCESS_THREADS.append(("layers", threading.get_ident()))
+
+    def standin_close(self) -> None:
+        if self._layers_listener is not None:
+            self._layers_listener.Revoke()
+            self._layers_listener = None
+        self._listener = None
+
 
 _CONTEXT: _Context | None = None
 
@@ -81,6 +100,8 @@ def get_context(name: str = "") -> _Context:
 
 def standin_reset() -> None:
     global _CONTEXT
+    if _CONTEXT is not None:
+        _CONTEXT.standin_close()
     _CONTEXT = None
     ACCESS_THREADS.clear()
 

@@ -1,63 +1,77 @@
-"""Stand-in for omni.kit.usd_undo.UsdLayerUndo(layer): reserve(path) before editing, undo() restores.
+"""Stand-in for omni.kit.usd_undo 0.1.8 `UsdLayerUndo`, with the published behaviour's quirks (our code).
 
-Semantics chosen for the stand-in: reserve() records the spec subtree at `path` (or its absence);
-undo() puts every reserved path back as recorded. "/" records the layer's root metadata only."""
+The binding no longer uses this module (it undoes with `kitgate.sandbox.delta.DeltaUndo`); the
+stand-in stays so a test can show WHY: the published `UsdLayerUndo.reserve` (omni.kit.usd_undo
+`layer_undo.py`, docs https://docs.omniverse.nvidia.com/kit/docs/omni.kit.usd_undo/0.1.8/Overview.html)
+- skips a path already covered by a reserved ancestor;
+- when reserving a path that is an ancestor of reserved paths, removes those from the reservation
+  dict *while iterating it*, so reserving a parent after its child raises
+  `RuntimeError: dictionary changed size during iteration`;
+- for an existing spec, creates the spec chain in its private layer by recursing to the parent until
+  it finds an existing one; for "/" the parent is the empty path, which never exists, so the recursion
+  never ends (`RecursionError`);
+- `undo()` removes specs that were new (one BatchNamespaceEdit) and CopySpecs reserved ones back inside
+  one Sdf.ChangeBlock; it does not restore child order or layer metadata.
+"""
+
+from __future__ import annotations
 
 from typing import Any
 
 
 class UsdLayerUndo:
+    class Key:
+        def __init__(self, path: Any, info: Any) -> None:
+            self.path = path
+            self.info = info
+
     def __init__(self, layer: Any) -> None:
+        self._layer = layer
+        self.reset()
+
+    def reset(self) -> None:
         from pxr import Sdf
 
-        self._layer = layer
-        self._backup = Sdf.Layer.CreateAnonymous(".usda")
-        self._reserved: list[tuple[Any, bool]] = []
-        self._meta: dict[str, Any] | None = None
+        self._spare = Sdf.Layer.CreateAnonymous()
+        self._reserved: dict[UsdLayerUndo.Key, bool] = {}
+
+    def _make_chain(self, path: Any) -> Any:
+        from pxr import Sdf
+
+        if self._spare.GetObjectAtPath(path.GetParentPath()) is None:
+            self._make_chain(path.GetParentPath())  # "/" -> "" -> "" ...: never terminates
+        if path.IsPrimPath():
+            return Sdf.CreatePrimInLayer(self._spare, path)
+        return None
 
     def reserve(self, path: Any, info: Any = None) -> None:
         from pxr import Sdf
 
         path = Sdf.Path(path)
-        if any(p == path for p, _ in self._reserved):
+        if any(path.HasPrefix(k.path) and k.info is None for k in self._reserved):
             return
-        if path == Sdf.Path.absoluteRootPath:
-            root = self._layer.pseudoRoot
-            self._meta = {k: root.GetInfo(k) for k in root.ListInfoKeys()}
-            self._reserved.append((path, True))
+        if info is None:
+            for key in self._reserved:  # mutated inside the loop, as published
+                if key.path.HasPrefix(path):
+                    del self._reserved[key]
+        spec = self._layer.GetObjectAtPath(path)
+        is_new = spec is None or (info is not None and spec.GetInfo(info) is None)
+        self._reserved[self.Key(path, info)] = is_new
+        if is_new:
             return
-        present = self._layer.GetObjectAtPath(path) is not None
-        if present:
-            parent = path.GetParentPath()
-            if parent != Sdf.Path.absoluteRootPath and self._backup.GetPrimAtPath(parent) is None:
-                Sdf.CreatePrimInLayer(self._backup, parent)
-            Sdf.CopySpec(self._layer, path, self._backup, path)
-        self._reserved.append((path, present))
+        self._make_chain(path)
+        if info is None:
+            Sdf.CopySpec(self._layer, path, self._spare, path)
 
     def undo(self) -> None:
         from pxr import Sdf
 
         with Sdf.ChangeBlock():
-            for path, present in reversed(self._reserved):
-                if path == Sdf.Path.absoluteRootPath:
-                    root = self._layer.pseudoRoot
-                    for key in list(root.ListInfoKeys()):
-                        if key not in (self._meta or {}) and key != "subLayers":
-                            root.ClearInfo(key)
-                    for key, value in (self._meta or {}).items():
-                        if key != "subLayers":
-                            root.SetInfo(key, value)
-                    continue
-                spec = self._layer.GetPrimAtPath(path)
-                if spec is not None:
-                    parent = self._layer.GetPrimAtPath(path.GetParentPath()) or self._layer.pseudoRoot
-                    del parent.nameChildren[spec.name]
-                if present:
-                    parent = path.GetParentPath()
-                    if parent != Sdf.Path.absoluteRootPath and self._layer.GetPrimAtPath(parent) is None:
-                        Sdf.CreatePrimInLayer(self._layer, parent)
-                    Sdf.CopySpec(self._backup, path, self._layer, path)
-
-    def reset(self) -> None:
-        self._reserved.clear()
-        self._meta = None
+            edit = Sdf.BatchNamespaceEdit()
+            for key, is_new in self._reserved.items():
+                if is_new:
+                    if self._layer.GetObjectAtPath(key.path) is not None:
+                        edit.Add(Sdf.NamespaceEdit.Remove(key.path))
+                elif key.info is None:
+                    Sdf.CopySpec(self._spare, key.path, self._layer, key.path)
+            self._layer.Apply(edit)
