@@ -39,7 +39,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/worker_overhead.py
 
 policies: $(STAMP)
-	$(BIN)/python -m kitgate.sandbox.policy_layers policies/src policies
+	$(BIN)/python -m kitgate.sandbox.policy_layers src/kitgate/policies/sources src/kitgate/policies
 
 schema: $(STAMP)
 	$(BIN)/kitgate export-schema --output shared_schema.json

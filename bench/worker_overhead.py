@@ -1,6 +1,6 @@
 """Worker-side overhead for a trivial job: envelope check + compile-cache hit + fork + delta apply.
 
-Runs the same code the worker runs (EnvelopeChecker, compile_source, Executor.execute, Delta.apply_to,
+Runs the same code the worker runs (ClaimChecker, compile_source, Executor.execute, Delta.apply_to,
 the worker's result building and outbox write), in-process, without HTTP, so the numbers are the
 worker's own cost. Usage: .venv/bin/python bench/worker_overhead.py [--n 50] [--prims 10000]
 """
@@ -45,17 +45,18 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
 
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-    from kitgate.executor.results import build_result, outcome_dict
-    from kitgate.executor.state import WorkerState
-    from kitgate.executor.verify import EnvelopeChecker, RawClaim
     from kitgate.sandbox.compiler import compile_source
-    from kitgate.sandbox.envelope import sign_envelope
     from kitgate.sandbox.executor import Executor
     from kitgate.sandbox.policy import load_policy
 
+    from kitgate.protocol.claims import sign_claim
+    from kitgate.worker.results import build_result, outcome_fields
+    from kitgate.worker.state import WorkerState
+    from kitgate.worker.verify import ClaimChecker, RawClaim
+
     policy = load_policy("scene-edit")
     key = Ed25519PrivateKey.generate()
-    checker = EnvelopeChecker({"bench": key.public_key()}, "bench-worker")
+    checker = ClaimChecker({"bench": key.public_key()}, "bench-worker")
     stage = _stage(args.prims)
     rows: dict[str, list[float]] = {k: [] for k in ("envelope", "compile (cache hit)", "execute (fork+run+delta)",
                                                     "apply delta", "result + outbox", "total")}
@@ -71,7 +72,7 @@ def main(argv: list[str] | None = None) -> int:
                       "exp": int(now) + 300, "code_sha256": hashlib.sha256(code.encode()).hexdigest(),
                       "policy": policy.name, "policy_digest": policy.digest, "limits": {}, "timeout_s": 10,
                       "attempt": 1}
-            token = sign_envelope(key, "bench", claims)
+            token = sign_claim(key, "bench", claims)
             raw = RawClaim(f"job{i}", jti, code, policy.name, policy.digest, 10.0, token)
             t_env, job = _timed(lambda raw=raw: checker.check(raw))
             t_cmp, _ = _timed(lambda code=code: compile_source(code, policy))
@@ -80,7 +81,7 @@ def main(argv: list[str] | None = None) -> int:
             t_app, _ = _timed(lambda delta=delta: delta.apply_to(stage))
 
             def report(job: Any = job, outcome: Any = outcome, now: float = now) -> None:
-                result = build_result(outcome_dict(outcome), claim_id=job.claim_id, worker_id="bench-worker",
+                result = build_result(outcome_fields(outcome), claim_id=job.claim_id, worker_id="bench-worker",
                                       claimed_at=now, started_at=now)
                 state.record_claim(job.claim_id, job.job_id, None)
                 state.finish_claim(job.claim_id, result, job.job_id)

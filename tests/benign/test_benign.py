@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from corpus_runner import CORPUS, corpus_files, install_assets, mismatch, run_guarded, run_plain
+from corpus_runner import BASE_USDA, CORPUS, corpus_files, install_assets, mismatch, run_guarded, run_plain
 
 CORPUS_FILES = corpus_files()
 MIN_CORPUS = 200
@@ -71,8 +71,11 @@ def test_corpus_scripts_stay_on_the_job_stage() -> None:
 def test_policy_test_cli_accepts_all(asset_root: Path, tmp_path: Path) -> None:
     """`kitgate policy test` (what users put in CI) agrees: every benign file is accepted."""
     exe = Path(sys.executable).parent / "kitgate"
+    base = tmp_path / "base.usda"
+    base.write_text(BASE_USDA)  # the scene every benign script starts from, as in the plain/guarded runs
     proc = subprocess.run(
-        [str(exe) if exe.exists() else "kitgate", "policy", "test", str(CORPUS), "--policy", "scene-edit"],
+        [str(exe) if exe.exists() else "kitgate", "policy", "test", str(CORPUS), "--policy", "scene-edit",
+         "--stage", str(base)],
         cwd=tmp_path, env={**os.environ, "KITGATE_ASSET_ROOT": str(asset_root)},
         capture_output=True, text=True, timeout=600,
     )

@@ -58,8 +58,9 @@ def test_mcp_http_refuses_public_bind() -> None:
 
 
 def test_status_of_unknown_job_in_process(live, monkeypatch) -> None:
-    from kitgate.controller.cli import build_app
     from typer.testing import CliRunner
+
+    from kitgate.cli import build_app
 
     monkeypatch.setenv("KITGATE_URL", live.url)
     monkeypatch.setenv("KITGATE_TOKEN", live.token)

@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 from kitgate.client.errors import AuthError, ConnectionFailed, PolicyViolation, RateLimited
+from kitgate.client.models import JobResult, JobView, ValidateResponse, Violation
 from kitgate.client.results import format_error, format_job, format_validation, format_violations
-from kitgate.controller.models import ExecutionResult, JobView, ValidateResponse, Violation
 
 
 def _job(status: str, **result: object) -> JobView:
     return JobView(
         id="j1", task_id="j1", status=status, policy="scene-edit", policy_digest="sha256:x", code_sha256="y",
         labels=[], owner="me", created_at=0.0,
-        result=ExecutionResult(status=status, **result) if result or status != "queued" else None,
+        result=JobResult(status=status, **result) if result or status != "queued" else None,
     )
 
 

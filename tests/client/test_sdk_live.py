@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 
 import pytest
+
 from kitgate.client.errors import (
     AuthError,
     ConnectionFailed,
@@ -17,7 +18,7 @@ from kitgate.client.errors import (
     WaitTimeout,
 )
 from kitgate.client.sdk import AsyncKitgateClient, KitgateClient, RetryPolicy
-from kitgate.controller.models import ExecutionStatus
+from kitgate.protocol.status import JobStatus
 
 from .faultproxy import DropOnceProxy
 
@@ -34,13 +35,13 @@ NOBODY = ["nobody-has-this-label"]  # a job with this label is never claimed: it
 def test_execute_watch_and_list(live) -> None:
     with live.client() as c:
         job = c.execute(MAKE_CUBE.format(path="/World/SdkCube"), timeout_s=60)
-        assert job.status is ExecutionStatus.succeeded, job
+        assert job.status is JobStatus.succeeded, job
         assert job.result is not None
         assert "made /World/SdkCube" in job.result.stdout
         assert job.result.value == {"path": "/World/SdkCube"}
         assert "/World/SdkCube" in job.result.changed_prims
         seen = [v.status for v in c.watch(job.id, timeout_s=10)]
-        assert seen == [ExecutionStatus.succeeded]  # already terminal: one view, then the iterator ends
+        assert seen == [JobStatus.succeeded]  # already terminal: one view, then the iterator ends
         ids = [j.id for j in c.list_jobs(limit=50).jobs]
         assert job.id in ids
 
@@ -49,7 +50,7 @@ def test_watch_reports_each_status_change(live) -> None:
     with live.client() as c:
         job = c.submit("n = 0\nfor i in range(200000):\n    n += i\nresult = n\n")
         statuses = [v.status for v in c.watch(job.id, timeout_s=60)]
-        assert statuses[-1] is ExecutionStatus.succeeded
+        assert statuses[-1] is JobStatus.succeeded
         assert len(statuses) == len(set(statuses))  # only changes are yielded
         assert c.status(job.id).result.value == sum(range(200000))
 
@@ -124,21 +125,21 @@ def test_response_size_is_capped(live) -> None:
 def test_cancel_and_wait_timeout(live) -> None:
     with live.client() as c:
         job = c.submit("x = 1\n", labels=NOBODY)
-        assert job.status is ExecutionStatus.queued
+        assert job.status is JobStatus.queued
         with pytest.raises(WaitTimeout) as ei:
             c.wait(job.id, timeout_s=0.3)
         assert ei.value.job.id == job.id
-        assert c.cancel(job.id).status is ExecutionStatus.cancelled
-        assert c.wait(job.id, timeout_s=5).status is ExecutionStatus.cancelled
+        assert c.cancel(job.id).status is JobStatus.cancelled
+        assert c.wait(job.id, timeout_s=5).status is JobStatus.cancelled
 
 
 def test_async_client(live) -> None:
     async def main() -> None:
         async with AsyncKitgateClient(live.url, live.token) as c:
             job = await c.execute("result = [1, 2, 3]\n", timeout_s=60)
-            assert job.status is ExecutionStatus.succeeded and job.result.value == [1, 2, 3]
+            assert job.status is JobStatus.succeeded and job.result.value == [1, 2, 3]
             seen = [v.status async for v in c.watch(job.id)]
-            assert seen == [ExecutionStatus.succeeded]
+            assert seen == [JobStatus.succeeded]
             with pytest.raises(PolicyViolation):
                 await c.submit("open('/etc/passwd')\n")
             assert (await c.validate("x = 1\n")).ok

@@ -8,9 +8,10 @@ from typing import Any
 
 import anyio
 from harness import KITGATE
-from kitgate.client.toolkit import KitToolkit
-from kitgate.controller.models import ExecutionStatus
 from mcp import ClientSession, StdioServerParameters, stdio_client
+
+from kitgate.client.toolkit import KitToolkit
+from kitgate.protocol.status import JobStatus
 
 NOBODY = "label-nobody-offers"
 
@@ -45,14 +46,15 @@ def test_mcp_progress_names_the_job_then_cancels_on_timeout(live, tmp_path) -> N
     assert progress and progress[0] == logs[0]  # the same line as an MCP progress notification
     assert "status: cancelled" in text and "cannot run later" in text
     with live.client() as c:
-        assert c.status(job_id).status is ExecutionStatus.cancelled
+        assert c.status(job_id).status is JobStatus.cancelled
     assert errlog.read_text().strip() == ""  # quiet unless --verbose
     assert live.token not in text + "\n".join(logs)
 
 
 def test_langchain_tool_emits_progress_events_and_takes_labels(live) -> None:
-    from kitgate.client.langchain_tools import kit_tools
     from langchain_core.callbacks import BaseCallbackHandler
+
+    from kitgate.client.langchain_tools import kit_tools
 
     events: list[str] = []
 

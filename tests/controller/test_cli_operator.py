@@ -19,11 +19,12 @@ from pathlib import Path
 
 import pytest
 from harness import FAST_ENV, KITGATE, ControllerProcess, HttpWorker, clean_env, run_kitgate
+from worker_harness import WorkerProcess
+
 from kitgate.client.errors import WaitTimeout
 from kitgate.client.sdk import KitgateClient
 from kitgate.client.toolkit import KitToolkit
-from kitgate.controller.models import ExecutionStatus
-from worker_harness import WorkerProcess
+from kitgate.protocol.status import JobStatus  # what the SDK returns
 
 NOBODY = ["label-no-worker-has"]
 # A short presence window (claim wait 1 s + heartbeat timeout 2 s), so "silent" shows up within seconds.
@@ -81,7 +82,7 @@ def test_wait_timeout_names_the_job_says_why_and_cancels_it(ctl, tokens, tmp_pat
     assert "0 with labels label-no-worker-has" in proc.stderr
     assert "had not started, so it was cancelled" in proc.stderr
     with _sdk(ctl, tokens["user"]) as sdk:
-        assert sdk.status(job_id).status is ExecutionStatus.cancelled
+        assert sdk.status(job_id).status is JobStatus.cancelled
 
 
 def test_detach_leaves_the_job_queued(ctl, tokens, tmp_path) -> None:
@@ -91,7 +92,7 @@ def test_detach_leaves_the_job_queued(ctl, tokens, tmp_path) -> None:
     job_id = re.search(r"job (j_[0-9a-f]+) submitted", proc.stderr).group(1)
     assert "left as it is (--detach)" in proc.stderr
     with _sdk(ctl, tokens["user"]) as sdk:
-        assert sdk.status(job_id).status is ExecutionStatus.queued
+        assert sdk.status(job_id).status is JobStatus.queued
         sdk.cancel(job_id)
 
 
@@ -115,7 +116,7 @@ def test_ctrl_c_cancels_a_job_that_has_not_started(ctl, tokens, tmp_path) -> Non
     assert proc.returncode == 130
     assert "interrupted" in rest and "cancelled" in rest
     with _sdk(ctl, tokens["user"]) as sdk:
-        assert sdk.status(job_id).status is ExecutionStatus.cancelled
+        assert sdk.status(job_id).status is JobStatus.cancelled
 
 
 def test_wait_shows_the_running_worker_and_does_not_cancel_it(ctl, tokens, tmp_path) -> None:
@@ -281,7 +282,7 @@ def test_toolkit_names_the_job_at_once_and_cancels_on_timeout(ctl, tokens) -> No
     assert lines and lines[0].startswith(f"job {job_id}: queued")
     assert text.startswith("status: cancelled") and "cannot run later" in text and text.ok is False
     with _sdk(ctl, tokens["user"]) as sdk:
-        assert sdk.status(job_id).status is ExecutionStatus.cancelled
+        assert sdk.status(job_id).status is JobStatus.cancelled
 
 
 def test_agent_tools_name_the_stage_and_warn_when_stages_differ(ctl, tokens, tmp_path) -> None:

@@ -6,8 +6,16 @@ import threading
 from pathlib import Path
 
 import pytest
+
 from kitgate.controller.db import Database
-from kitgate.controller.errors import ApiError
+from kitgate.controller.domain_errors import (
+    AlreadyReported,
+    ClaimLost,
+    DomainError,
+    InvalidTransition,
+    JobNotFound,
+    NotClaimed,
+)
 from kitgate.controller.store import JobStore, NewJob
 
 
@@ -59,9 +67,9 @@ def test_lifecycle_records_timings(store: JobStore) -> None:
     timings = done.result["timings"]
     assert (timings["queued_at"], timings["claimed_at"], timings["finished_at"]) == (1000.0, 1001.0, 1003.0)
     assert done.result["claim_id"] is None  # the claim secret is not handed back to readers
-    with pytest.raises(ApiError) as again:
+    with pytest.raises(AlreadyReported) as again:
         store.report(job.id, "w1", running.claim_id, ok_result("w1", running.claim_id), "worker-token")
-    assert again.value.status == 409 and again.value.code == "already_reported"
+    assert again.value.code == "already_reported"
 
 
 def test_report_from_another_worker_or_token_is_refused(store: JobStore) -> None:
@@ -69,13 +77,13 @@ def test_report_from_another_worker_or_token_is_refused(store: JobStore) -> None
     running, _ = store.claim("w1", [], signer(), claimed_by="tok-a")
     for worker, claim, reporter in [("w2", running.claim_id, "tok-a"), ("w1", "forged", "tok-a"),
                                     ("w1", running.claim_id, "tok-b")]:
-        with pytest.raises(ApiError) as err:
+        with pytest.raises(NotClaimed) as err:
             store.report(job.id, worker, claim, ok_result(worker, claim), reporter)
         assert err.value.code == "not_claimed"
     assert store.get(job.id).status == "running"
-    with pytest.raises(ApiError) as missing:
+    with pytest.raises(JobNotFound) as missing:
         store.report("j_nope", "w1", "c", ok_result("w1", "c"), "tok-a")
-    assert missing.value.status == 404
+    assert missing.value.code == "not_found" and missing.value.job_id == "j_nope"
 
 
 def test_claim_is_fifo_and_respects_labels(store: JobStore) -> None:
@@ -142,7 +150,7 @@ def test_stale_running_jobs_become_lost_never_requeued(store: JobStore) -> None:
     assert [j.id for j in lost] == [job.id] and lost[0].status == "lost"
     assert store.claim("w2", [], signer()) is None  # not re-queued
     assert store.heartbeat("w1", job.id, running.claim_id, None, "running", reporter="tok") is True  # abandon
-    with pytest.raises(ApiError) as late:
+    with pytest.raises(ClaimLost) as late:
         store.report(job.id, "w1", running.claim_id, ok_result("w1", running.claim_id), "tok")
     assert late.value.code == "claim_lost"
 
@@ -190,19 +198,19 @@ def test_cancel_and_approve_transitions(store: JobStore) -> None:
     assert store.claim("w1", [], signer()) is None  # not claimable before approval
     approved = store.approve(pending.id)
     assert approved.status == "queued"
-    with pytest.raises(ApiError) as twice:
+    with pytest.raises(InvalidTransition) as twice:
         store.approve(pending.id)
-    assert twice.value.status == 409
+    assert twice.value.code == "not_pending_approval"
     cancelled = store.cancel(pending.id)
     assert cancelled.status == "cancelled"
     running_job, _ = store.create(new_job())
     store.claim("w1", [], signer())
-    with pytest.raises(ApiError) as busy:
+    with pytest.raises(InvalidTransition) as busy:
         store.cancel(running_job.id)
-    assert busy.value.status == 409 and busy.value.details["status"] == "running"
-    with pytest.raises(ApiError) as missing:
+    assert busy.value.code == "not_cancellable" and busy.value.details["status"] == "running"
+    with pytest.raises(JobNotFound) as missing:
         store.cancel("j_missing")
-    assert missing.value.status == 404
+    assert isinstance(missing.value, DomainError) and missing.value.code == "not_found"
 
 
 def test_list_pages_newest_first(store: JobStore) -> None:

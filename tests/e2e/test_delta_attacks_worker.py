@@ -425,16 +425,20 @@ def _kg_forge(real):
 
 def _forging_package(root: Path) -> Path:
     """A `kitgate` package tree whose modules are links to the real ones, except sandbox/child.py."""
-    import kitgate.client
-    import kitgate.controller
     import kitgate.executor
     import kitgate.policies
     import kitgate.sandbox
 
+    import kitgate.client
+    import kitgate.controller
+    import kitgate.protocol
+    import kitgate.worker
+
     pkg = root / "kitgate"
     sandbox = pkg / "sandbox"
     sandbox.mkdir(parents=True)
-    for module in (kitgate.client, kitgate.controller, kitgate.executor, kitgate.policies):
+    for module in (kitgate.client, kitgate.controller, kitgate.executor, kitgate.policies, kitgate.protocol,
+                   kitgate.worker):
         (pkg / module.__name__.rsplit(".", 1)[1]).symlink_to(Path(module.__file__).parent)
     real = Path(kitgate.sandbox.__file__).parent
     for item in real.iterdir():

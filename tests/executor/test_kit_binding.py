@@ -92,7 +92,7 @@ def test_kit_binding_main_thread_undo_and_shutdown(kit_modules: dict[str, Any], 
 
     # 2b. a trusted job runs in-process on the main thread; only its success is recorded for undo, and
     # redo puts its result back without running its code again
-    runner_ex = ext._runner._executor
+    runner_ex = ext._runner.execution.executor
     calls = []
     real_execute = runner_ex.execute
     runner_ex.execute = lambda *a, **k: calls.append(1) or real_execute(*a, **k)
@@ -184,7 +184,9 @@ def test_package_init_exposes_the_iext_only_inside_kit(tmp_path: Path) -> None:
 
     from .conftest import STANDIN
 
-    probe = "import kitgate.executor as m; print(hasattr(m, 'KitgateExecutorExtension'))"
+    ext_folder = Path(__file__).resolve().parents[2] / "extension" / "kitgate.executor"  # as Kit puts it on sys.path
+    probe = (f"import sys; sys.path.insert(0, {str(ext_folder)!r}); "
+             "import kitgate.executor as m; print(hasattr(m, 'KitgateExecutorExtension'))")
     plain = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60)
     assert plain.stdout.strip() == "False", plain.stderr
     kit = subprocess.run([sys.executable, "-c", f"import sys; sys.path.insert(0, {str(STANDIN)!r}); {probe}"],

@@ -89,7 +89,7 @@ def _host(kit_modules: dict[str, Any]) -> Any:
 
 def _run_on_helper_thread(ex: Executor, code: str, stage: Any) -> tuple[Any, Any]:
     """What the Runner does in Kit: freeze the layer on the main thread, wait for the child elsewhere."""
-    from kitgate.executor.snapshot import snapshot_stage
+    from kitgate.worker.snapshot import snapshot_stage
 
     snap = snapshot_stage(stage)
     box: dict[str, Any] = {}

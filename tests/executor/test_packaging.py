@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 from harness import run_kitgate
-from kitgate.executor.packaging import PackagingError, _unpack_wheel
+
+from kitgate.worker.packaging import PackagingError, _unpack_wheel
 
 
 @pytest.fixture(scope="module")
@@ -31,10 +32,15 @@ def test_folder_layout_and_manifest(built: Path) -> None:
             "python"} <= set(settings)
     assert set(toml["settings"]) == {"exts"}  # nothing lands elsewhere in the global settings tree
     assert "omni.usd" in toml["dependencies"] and toml["dependencies"]["omni.kit.uiapp"] == {"optional": True}
-    for rel in ("docs/README.md", "docs/CHANGELOG.md", "kitgate/executor/extension.py", "kitgate/executor/runner.py",
+    for rel in ("docs/README.md", "docs/CHANGELOG.md", "kitgate/executor/extension.py", "kitgate/executor/ui.py",
+                "pip_prebundle/kitgate/worker/runner.py", "pip_prebundle/kitgate/worker/headless.py",
+                "pip_prebundle/kitgate/protocol/claims.py", "pip_prebundle/kitgate/protocol/status.py",
                 "pip_prebundle/kitgate/sandbox/executor.py", "pip_prebundle/RestrictedPython/__init__.py",
                 "pip_prebundle/jwt/__init__.py", "pip_prebundle/BUNDLE.txt"):
         assert (ext / rel).is_file(), rel
+    # the extension folder keeps only what Kit needs; the worker it drives is in the bundle
+    kit_modules = {p.name for p in (ext / "kitgate" / "executor").glob("*.py")}
+    assert kit_modules == {"__init__.py", "extension.py", "ui.py"}, kit_modules
     assert list((ext / "pip_prebundle" / "kitgate" / "policies").glob("*.toml")) or \
         (ext / "pip_prebundle" / "kitgate" / "policies" / "__init__.py").is_file()
     # namespace folders stay namespace folders (an __init__ would shadow other kitgate.* packages)
@@ -105,7 +111,7 @@ def cp312_wheels(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def test_a_cp312_bundle_passes_its_self_check_under_python_312(cp312_wheels: Path, tmp_path: Path) -> None:
-    from kitgate.executor.packaging import build_extension
+    from kitgate.worker.packaging import build_extension
 
     assert PY312 is not None
     folder, _ = build_extension(tmp_path / "out", wheel_dir=cp312_wheels, check_python=PY312)  # self-checks
@@ -119,9 +125,40 @@ def test_a_cp312_bundle_passes_its_self_check_under_python_312(cp312_wheels: Pat
 def test_a_bundle_for_one_python_does_not_serve_the_other(built: Path) -> None:
     """Why one build per Kit Python: this environment's bundle (cp311 _cffi_backend) fails under 3.12,
     and the packager refuses to label a copied bundle for another Python."""
-    from kitgate.executor.packaging import _self_check, build_extension
+    from kitgate.worker.packaging import _self_check, build_extension
 
     assert PY312 is not None
     assert not _self_check(built / "kitgate.executor" / "pip_prebundle", PY312, quiet=True)
     with pytest.raises(PackagingError, match="--wheel-dir"):
         build_extension(built / "never", check_python=PY312)
+
+
+def test_the_bundle_serves_worker_protocol_and_sandbox_to_the_kit_binding(built: Path) -> None:
+    """With the Kit stand-in and the built folder first on sys.path (as Kit puts them), the binding imports and
+    kitgate.worker, kitgate.protocol and kitgate.sandbox come from pip_prebundle, not from this checkout."""
+    import subprocess
+    import sys
+
+    from kitgate.worker.packaging import BUNDLED_PACKAGES
+
+    from .conftest import STANDIN
+
+    ext = built / "kitgate.executor"
+    bundle = ext / "pip_prebundle"
+    probe = f"""
+import sys, importlib
+sys.path[:0] = [{str(bundle)!r}, {str(ext)!r}, {str(STANDIN)!r}]
+import kitgate.executor as binding
+assert hasattr(binding, "KitgateExecutorExtension"), "the IExt is not re-exported under the stand-in"
+import kitgate.executor.extension, kitgate.worker.runner, kitgate.worker.headless, kitgate.protocol.claims
+import kitgate.sandbox.executor, kitgate.sandbox.policy
+for name in {list(BUNDLED_PACKAGES)!r} + ["kitgate.executor"]:
+    print(name, importlib.import_module(name).__spec__.submodule_search_locations[0])
+"""
+    proc = subprocess.run([sys.executable, "-I", "-B", "-c", probe], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    where = dict(line.split(" ", 1) for line in proc.stdout.splitlines())
+    assert {"kitgate.worker", "kitgate.protocol", "kitgate.sandbox"} <= set(where)
+    for name in BUNDLED_PACKAGES:
+        assert where[name].startswith(str(bundle)), (name, where[name])
+    assert where["kitgate.executor"] == str(ext / "kitgate" / "executor")

@@ -14,16 +14,25 @@ import pytest
 from .conftest import STANDIN
 
 PY312 = Path("/root/.pyenv/versions/3.12.1/bin/python3.12")
-EXT = Path(__file__).resolve().parents[2] / "extension" / "kitgate.executor"
+ROOT = Path(__file__).resolve().parents[2]
+EXT = ROOT / "extension" / "kitgate.executor"
+SRC = ROOT / "src"
+WORKER_MODULES = ["runner", "handoff", "network", "outbox", "execution", "config", "verify", "transport", "state",
+                  "results", "snapshot", "headless", "packaging"]
 
 PROBE = f"""
 import sys, compileall, importlib
-sys.path[:0] = [{str(EXT)!r}, {str(STANDIN)!r}]
-assert compileall.compile_dir({str(EXT / "kitgate")!r}, quiet=1, force=True, legacy=False)
+sys.path[:0] = [{str(EXT)!r}, {str(SRC)!r}, {str(STANDIN)!r}]
+for folder in ({str(EXT / "kitgate")!r}, {str(SRC / "kitgate" / "worker")!r}, {str(SRC / "kitgate" / "protocol")!r}):
+    assert compileall.compile_dir(folder, quiet=1, force=True, legacy=False)
 import kitgate.executor as m
 assert hasattr(m, "KitgateExecutorExtension")
-for mod in ["runner", "verify", "transport", "state", "results", "snapshot", "headless", "extension", "ui"]:
+for mod in ["extension", "ui"]:
     importlib.import_module("kitgate.executor." + mod)
+for mod in {WORKER_MODULES!r}:
+    importlib.import_module("kitgate.worker." + mod)
+for mod in ["status", "wire", "errors", "results", "tokens", "claims"]:
+    importlib.import_module("kitgate.protocol." + mod)
 print("ok", sys.version_info[:2])
 """
 

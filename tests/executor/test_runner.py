@@ -1,4 +1,4 @@
-"""The Runner in-process against a scripted HTTP peer that signs real envelopes (kitgate.sandbox.envelope).
+"""The Runner in-process against a scripted HTTP peer that signs real claims (kitgate.protocol.claims).
 
 Normal flows are tested against the real controller (test_headless, test_kit_binding, e2e); here the
 peer misbehaves on purpose: wrong audience, expired or foreign-key envelopes, an outage between a
@@ -19,10 +19,11 @@ from typing import Any
 import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from kitgate.executor.headless import HeadlessHost
-from kitgate.executor.runner import Runner, RunnerConfig
-from kitgate.sandbox.envelope import sign_envelope
 from kitgate.sandbox.policy import load_policy
+
+from kitgate.protocol.claims import sign_claim
+from kitgate.worker.headless import HeadlessHost
+from kitgate.worker.runner import Runner, RunnerConfig
 
 from .fakes import FakeServer, json_reply
 
@@ -71,7 +72,7 @@ class Peer:
             return 204, b"", {}
         claims = dict(item["claims"])
         claims["aud"] = claims["aud"] or body["worker_id"]
-        envelope = sign_envelope(item["key"], self.kid, claims)
+        envelope = sign_claim(item["key"], self.kid, claims)
         return json_reply(200, {**item["body"], "envelope": envelope})
 
     def _result(self, body: Any) -> Any:

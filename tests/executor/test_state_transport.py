@@ -13,9 +13,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
-from kitgate.executor.results import build_result, simple_result
-from kitgate.executor.state import WorkerState, atomic_write_json
-from kitgate.executor.transport import ControllerTransport, TransportError
+
+from kitgate.worker.results import build_result, simple_result
+from kitgate.worker.state import WorkerState, atomic_write_json
+from kitgate.worker.transport import ControllerTransport, TransportError
 
 from .fakes import FakeServer, json_reply
 
@@ -175,7 +176,7 @@ def test_torn_state_files_are_ignored_not_fatal(tmp_path: Path) -> None:
 
 
 def test_make_durable_fsyncs_the_stored_result(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import kitgate.executor.state as state_mod
+    import kitgate.worker.state as state_mod
 
     synced: list[str] = []
     real_fsync = state_mod.os.fsync

@@ -8,7 +8,8 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from kitgate.executor.verify import ClaimRefused, MalformedClaim, keys_from_jwks, parse_claim
+
+from kitgate.worker.verify import ClaimRefused, MalformedClaim, keys_from_jwks, parse_claim
 
 GOOD = {"job_id": "j1", "claim_id": "c1", "code": "print(1)", "policy": "scene-edit", "policy_digest": "sha256:ab",
         "timeout_s": 5, "envelope": "a.b.c"}
@@ -55,9 +56,10 @@ def test_only_ed25519_keys_with_a_kid_are_accepted() -> None:
 
 def test_the_checker_refuses_the_same_envelope_twice() -> None:
     """The in-memory replay window refuses a second use even when the journal is not asked."""
-    from kitgate.executor.verify import EnvelopeChecker
-    from kitgate.sandbox.envelope import build_claims, code_sha256, sign_envelope
     from kitgate.sandbox.policy import load_policy
+
+    from kitgate.protocol.claims import build_claims, code_sha256, sign_claim
+    from kitgate.worker.verify import ClaimChecker
 
     key = Ed25519PrivateKey.generate()
     policy = load_policy("scene-edit")
@@ -65,13 +67,13 @@ def test_the_checker_refuses_the_same_envelope_twice() -> None:
     claims = build_claims(job_id="j1", code_sha256=code_sha256(code), policy=policy.name,
                           policy_digest=policy.digest, limits={}, timeout_s=5, worker_id="w1", attempt=1, ttl_s=60)
     raw = parse_claim({**GOOD, "code": code, "policy": policy.name, "policy_digest": policy.digest,
-                       "claim_id": claims["jti"], "envelope": sign_envelope(key, "k1", claims)})
-    checker = EnvelopeChecker({"k1": key.public_key()}, "w1")
+                       "claim_id": claims["jti"], "envelope": sign_claim(key, "k1", claims)})
+    checker = ClaimChecker({"k1": key.public_key()}, "w1")
     assert checker.check(raw).claim_id == claims["jti"]
     with pytest.raises(ClaimRefused) as info:
         checker.check(raw)
     assert info.value.reason == "replayed"
-    other = EnvelopeChecker({"k1": key.public_key()}, "w2")  # and an envelope for w1 is not w2's
+    other = ClaimChecker({"k1": key.public_key()}, "w2")  # and an envelope for w1 is not w2's
     with pytest.raises(ClaimRefused) as info:
         other.check(raw)
     assert info.value.reason == "wrong_audience"

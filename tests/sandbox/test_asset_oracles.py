@@ -26,7 +26,7 @@ import pytest
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent.parent
-POLICY_DIR = REPO / "policies"
+POLICY_DIR = REPO / "src" / "kitgate" / "policies"
 
 # --------------------------------------------------------------------------- the generated probe
 # Attribute names that change the scene (or reload it) are not called by the probe: it reads only.
@@ -168,9 +168,10 @@ def _raiser(exc: BaseException) -> Any:
 
 def probe(target: str, asset_root: str) -> dict[str, str]:
     """Outcome of every allowed read-only call on every pooled object, through the real runtime hooks."""
+    from pxr import Usd
+
     from kitgate.sandbox.proxies import qualname
     from kitgate.sandbox.runtime import Hooks, JobContext
-    from pxr import Usd
 
     stage = Usd.Stage.CreateInMemory()
     stage.GetRootLayer().ImportFromString(_scene(target))

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from pxr import Usd
 
-KITGATE = [sys.executable, "-c", "from kitgate.controller.cli import main; main()"]
+KITGATE = [sys.executable, "-c", "from kitgate.cli import main; main()"]
 
 
 def kitgate(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:

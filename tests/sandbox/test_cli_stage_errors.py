@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from pxr import Usd
 
-KITGATE = [sys.executable, "-c", "from kitgate.controller.cli import main; main()"]
+KITGATE = [sys.executable, "-c", "from kitgate.cli import main; main()"]
 SCRIPT = 'from pxr import UsdGeom\nUsdGeom.Cube.Define(stage, "/Box")\nprint("the script ran")\nresult = 1\n'
 
 

@@ -152,6 +152,9 @@ def test_asset_roots_resolve_against_base_and_are_canonical(tmp_path: Path, monk
         parse_policy(data.replace(b'"/abs/dir"', b'"/"'), "roots")
 
 
-def test_env_asset_root_used_by_default(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_asset_base_comes_from_the_caller_not_the_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """KITGATE_ASSET_ROOT is a setting of whoever owns the configuration (controller, worker, CLI); the
+    sandbox does not read it, so a variable set later in the process cannot widen a policy."""
     monkeypatch.setenv("KITGATE_ASSET_ROOT", str(tmp_path))
-    assert load_policy("scene-edit").asset_roots == (os.path.realpath(tmp_path),)
+    assert load_policy("scene-edit").asset_roots == ()
+    assert load_policy("scene-edit", asset_base=str(tmp_path)).asset_roots == (os.path.realpath(tmp_path),)

@@ -11,12 +11,13 @@ import tomllib
 from pathlib import Path
 
 import pytest
+
 from kitgate.sandbox.policy import PolicyError, load_policy
 from kitgate.sandbox.policy_layers import LayerError, build_shipped, emit, flatten, merge, widenings
 
 REPO = Path(__file__).resolve().parents[2]
-SRC = REPO / "policies" / "src"
-SHIPPED = REPO / "policies"
+SRC = REPO / "src" / "kitgate" / "policies" / "sources"
+SHIPPED = REPO / "src" / "kitgate" / "policies"
 
 
 def _raw(name: str) -> dict:

@@ -207,7 +207,7 @@ def test_large_layers_skip_the_export_and_stay_exact(ex: Executor, policy: Any) 
 def test_frozen_snapshots_with_note_applied_are_verified(ex: Executor, policy: Any) -> None:
     """The Kit offload path: the runner hands a FrozenStage, applies on the live stage, calls note_applied;
     the server only keeps its synced copy if it exports to exactly the next snapshot's text."""
-    from kitgate.executor.snapshot import snapshot_stage
+    from kitgate.worker.snapshot import snapshot_stage
 
     live = stage_from(_base_text())
     plain = stage_from(_base_text())

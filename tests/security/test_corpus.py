@@ -130,10 +130,11 @@ def _job_stage(kind: str) -> Any:
 
 def _runner(corpus: Path, out: Path) -> int:
     """Runs inside a subprocess: every corpus file through the real Executor; writes JSON results."""
-    from kitgate.controller.cli.sandbox_cmds import verdict_of as cli_verdict
+    from pxr import Sdf, Usd
+
+    from kitgate.cli.sandbox_cmds import verdict_of as cli_verdict
     from kitgate.sandbox.executor import Executor
     from kitgate.sandbox.policy import load_policy
-    from pxr import Sdf, Usd
 
     env_token = os.environ["KITGATE_CANARY_ENV"]
     host_layer = Sdf.Layer.CreateAnonymous("kgcanary-host")
@@ -150,7 +151,7 @@ def _runner(corpus: Path, out: Path) -> int:
     with Executor(scratch_root=scratch) as ex:
         for path in sorted(corpus.glob("*.py")):
             _expect, policy_name = read_header(path)
-            policy = load_policy(policy_name)
+            policy = load_policy(policy_name, asset_base=ROOT_DIR)  # the runner owns its configuration
             kind = stage_kind(path)
             stage = _job_stage(kind)
             before = stage.GetRootLayer().ExportToString()

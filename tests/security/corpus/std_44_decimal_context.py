@@ -1,5 +1,6 @@
-# expect: reject-at-compile
+# expect: reject-at-runtime
 # policy: scene-edit
+# neutralised: decimal is importable (isolated only) but getcontext/setcontext/localcontext are not vetted names
 # attack: decimal's thread-local context is shared with the host; fractions/decimal reach unbounded ints
 import decimal
 decimal.getcontext().prec = 10**9

@@ -1,11 +1,11 @@
-"""kitgate.executor: the worker runner (headless and Kit) and the Kit extension binding.
+"""kitgate.executor: the Kit extension binding (IExt, Kit stage host, status window).
 
-Kit imports the `[[python.module]]` named `kitgate.executor` and instantiates every `omni.ext.IExt`
-subclass found at the top level of THIS module (facts §1.4, §2), so the binding's class must be
-re-exported here. The headless worker imports `kitgate.executor.runner` without Kit, which imports
-this file too; therefore the re-export is guarded: it only happens when `omni.ext` is importable
-(i.e. inside Kit, or under the test stand-in). No omni/carb import happens otherwise, and nothing
-else runs at import time.
+The worker itself (runner, network, execution, journal, transport, headless worker) is `kitgate.worker`,
+which needs no Kit; this package holds only what Kit needs. Kit imports the `[[python.module]]` named
+`kitgate.executor` and instantiates every `omni.ext.IExt` subclass found at the top level of THIS
+module, so the binding's class must be re-exported here. Outside Kit (tests, packaging) importing this
+package must not import omni/carb; therefore the re-export is guarded: it only happens when `omni.ext`
+is importable (inside Kit, or under the test stand-in). Nothing else runs at import time.
 """
 
 try:  # inside Kit only

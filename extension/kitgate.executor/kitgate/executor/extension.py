@@ -1,6 +1,6 @@
 """The Kit binding: wires Kit's events to the shared Runner. Imported only inside Kit (see __init__).
 
-Threading (facts §3.4, §11): the Runner's network thread does all HTTP; the update callback (main
+Threading: the Runner's network thread does all HTTP; the update callback (main
 thread) calls `Runner.tick()`, which does every stage read/write. Isolated jobs' children are awaited
 on a helper thread against a frozen export of the layer (`snapshot.py`); the child's delta comes back
 as a `PendingDelta`, i.e. as checked data and NOT as an Sdf layer, because building any Sdf layer (even
@@ -11,7 +11,7 @@ extension's frame budget amortises both (`_on_update` skips frames in proportion
 The fork server itself is started and health-checked on a helper thread in on_startup (it touches no
 Kit object); until it answers, claims stay paused and the window says why.
 
-Undo (facts §4.3): an isolated job's delta is applied by ApplyKitgateDeltaCommand, whose do() backs up
+Undo: an isolated job's delta is applied by ApplyKitgateDeltaCommand, whose do() backs up
 exactly the specs, child/property orders and layer metadata the delta touches (`DeltaUndo`), and whose
 undo()/redo restore the saved "before"/"after" states inside one Sdf.ChangeBlock, byte for byte. Kit's
 redo calls do() again on the same command object; do() then re-applies the saved state and never runs
@@ -21,7 +21,7 @@ runs on the main thread *before* any command, and only a job that succeeded is r
 RecordKitgateTrustedJobCommand (before/after copies of the layer), so redo never re-runs its code and a
 failed job leaves no undo step. No command is wrapped in an undo group: Kit's begin_group() always
 pushes an entry, which a failed job would leave behind empty.
-Every subscription is kept on the instance and dropped in on_shutdown (facts §11.9-12).
+Every subscription is kept on the instance and dropped in on_shutdown.
 """
 
 from __future__ import annotations
@@ -43,8 +43,9 @@ import omni.kit.app
 import omni.kit.commands
 import omni.usd
 
-from .runner import Runner, RunnerConfig
-from .verify import Job
+from kitgate.protocol.tokens import TokenError, read_token_file
+from kitgate.worker.runner import Runner, RunnerConfig
+from kitgate.worker.verify import Job
 
 log = logging.getLogger("kitgate.executor")
 SETTINGS_ROOT = "/exts/kitgate.executor"
@@ -65,7 +66,7 @@ class ApplyKitgateDeltaCommand(omni.kit.commands.Command):
     """
 
     def __init__(self, delta: Any, stage: Any, report: dict[str, Any] | None = None) -> None:
-        # Not "simple types" (facts §4.3): this command is only executed by the binding, never replayed.
+        # Not "simple types": this command is only executed by the binding, never replayed.
         self._delta = delta
         self._stage = stage
         self._report = report if report is not None else {}
@@ -264,7 +265,7 @@ def loaded_packages() -> list[tuple[str, str, str]]:
 
 
 def kit_python() -> str | None:
-    """Kit's own python3 for the fork server, found from Kit's standard library (facts §5.3, as Isaac
+    """Kit's own python3 for the fork server, found from Kit's standard library (as Isaac
     Sim's Jupyter extension does): <prefix>/lib/python3.X/os.py -> <prefix>/bin/python3. None if absent:
     there is no fallback to sys.executable, which inside Kit may be the kit binary itself. Linux only
     (extension.toml declares the platform)."""
@@ -291,12 +292,13 @@ def config_from_settings(settings: Any) -> tuple[RunnerConfig | None, dict[str, 
     if not token_file:
         return None, extras, "no token_file configured (/exts/kitgate.executor/token_file)"
     try:
-        token = Path(token_file).read_text().strip()
-    except OSError as exc:
-        return None, extras, f"cannot read token_file: {exc.strerror}"
-    if not token:
-        return None, extras, "token_file is empty"
-    state_default = Path(os.environ.get("XDG_STATE_HOME", Path.home() / ".local" / "state")) / "kitgate" / "kit-worker"
+        token = read_token_file(token_file)  # the same rules as the CLI and the SDK (kitgate.protocol.tokens)
+    except TokenError as exc:
+        return None, extras, str(exc)
+    from kitgate.worker.config import WorkerEnvironment
+
+    env = WorkerEnvironment.read()  # Kit's process environment, read once here; carb settings win over it
+    state_default = env.state_home / "kitgate" / "kit-worker"
     labels = _get(settings, "labels", [])
     opt_path = lambda key: Path(str(_get(settings, key, ""))) if _get(settings, key, "") else None  # noqa: E731
     config = RunnerConfig(
@@ -306,6 +308,7 @@ def config_from_settings(settings: Any) -> tuple[RunnerConfig | None, dict[str, 
         worker_id=str(_get(settings, "worker_id", "")) or None,
         labels=[str(x) for x in labels] if isinstance(labels, list | tuple) else [],
         policy_dir=opt_path("policy_dir"),
+        asset_root=opt_path("asset_root") or env.asset_root,  # KITGATE_ASSET_ROOT still works inside Kit
         jwks_file=opt_path("jwks_file"),
         poll_wait_s=float(_get(settings, "poll_wait_s", 25.0)),
         heartbeat_s=float(_get(settings, "heartbeat_s", 5.0)),
@@ -517,7 +520,7 @@ class KitgateExecutorExtension(omni.ext.IExt):
 
     # -- shutdown -----------------------------------------------------------------------------
     def on_shutdown(self) -> None:
-        """Disable / hot reload (not called at app exit: fastShutdown, facts §0.6)."""
+        """Disable / hot reload (not called at app exit: fastShutdown)."""
         runner, self._runner = self._runner, None
         if runner is not None:
             runner.stop()  # closes the executor it got from the starter

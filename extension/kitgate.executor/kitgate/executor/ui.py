@@ -1,8 +1,8 @@
 """Optional omni.ui status window: connection state, current job, last results, pause/resume.
 
-Main thread only (facts §3.4): the extension calls `update()` from its update callback with a
+Main thread only: the extension calls `update()` from its update callback with a
 `Runner.status()` snapshot; the network thread never touches widgets. `destroy()` is called from
-on_shutdown, otherwise the window survives hot reloads (facts §8, §11.12).
+on_shutdown, otherwise the window survives hot reloads.
 """
 
 from __future__ import annotations

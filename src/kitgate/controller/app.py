@@ -1,0 +1,79 @@
+"""create_app(settings) -> FastAPI: wires store, notifier, metrics, security and routes for one controller."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+
+from fastapi import FastAPI
+
+from kitgate.controller.api_docs import install_docs, package_version
+from kitgate.controller.context import AppContext
+from kitgate.controller.db import Database
+from kitgate.controller.error_handlers import install_error_handlers
+from kitgate.controller.jobs_service import JobService
+from kitgate.controller.logging import RequestContextMiddleware
+from kitgate.controller.metrics import Metrics
+from kitgate.controller.notify import Notifier
+from kitgate.controller.settings import Settings
+from kitgate.controller.store import JobStore
+
+API_TITLE = "kitgate"
+API_VERSION = package_version()  # the OpenAPI document follows the installed package
+
+
+def build_context(settings: Settings) -> AppContext:
+    from kitgate.controller.security import SecurityLayer
+
+    db = Database(settings.db_path)
+    store = JobStore(db, max_value_depth=settings.max_json_depth)
+    metrics = Metrics(store)
+    notifier = Notifier()
+    security = SecurityLayer(settings, db)
+    store.credential_live = security.credential_live
+    service = JobService(settings, store, notifier, metrics, security)
+    return AppContext(settings, db, store, notifier, metrics, security, service)
+
+
+def create_app(settings: Settings) -> FastAPI:
+    """One app per Settings; all state hangs off app.state.kitgate (no module globals)."""
+    ctx = build_context(settings)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        ctx.notifier.bind(asyncio.get_running_loop())
+        ctx.store.migrate()
+        ctx.security.startup()
+        ctx.store.recover_after_restart()
+        stop = asyncio.Event()
+        sweeper = asyncio.create_task(ctx.service.sweep_forever(stop), name="kitgate-lost-sweeper")
+        try:
+            yield
+        finally:
+            stop.set()
+            with contextlib.suppress(Exception):
+                await sweeper
+            ctx.security.audit.close()
+            ctx.db.close()
+
+    app = FastAPI(
+        title=API_TITLE,
+        version=API_VERSION,
+        description="Authenticated, policy-checked, durable execution of Python on OpenUSD stages / Omniverse Kit.",
+        lifespan=lifespan,
+        docs_url=None,  # /docs and /redoc come from install_docs: local assets, not a CDN
+        redoc_url=None,
+    )
+    install_docs(app)
+    app.state.kitgate = ctx
+    install_error_handlers(app)
+
+    from kitgate.controller import routes_aliases, routes_health, routes_info, routes_jobs, routes_workers
+
+    for module in (routes_health, routes_jobs, routes_workers, routes_info, routes_aliases):
+        app.include_router(module.router(ctx))
+    ctx.security.install(app)
+    # added last = outermost: every response, even the security layer's 413/401, gets the request id
+    app.add_middleware(RequestContextMiddleware, on_done=ctx.metrics.observe_request)
+    return app

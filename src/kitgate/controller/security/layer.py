@@ -1,0 +1,244 @@
+"""The security layer the controller puts in front of every endpoint but /healthz and /readyz."""
+
+from __future__ import annotations
+
+import os
+import re
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI, Request
+from starlette.types import Scope
+
+from kitgate.controller.db import Database
+from kitgate.controller.errors import ApiError
+from kitgate.controller.logging import current_request_id
+from kitgate.controller.security.apikeys import ApiKeyStore, looks_like_apikey
+from kitgate.controller.security.audit import AuditLog
+from kitgate.controller.security.bodylimit import BodyLimitMiddleware
+from kitgate.controller.security.headerlimit import HeaderLimitMiddleware
+from kitgate.controller.security.jsonshape import ShapeLimits
+from kitgate.controller.security.keys import KeyRing
+from kitgate.controller.security.netguard import client_ip, in_networks, parse_networks
+from kitgate.controller.security.principal import SCOPES, Principal
+from kitgate.controller.security.ratelimit import RateLimits, Verdict
+from kitgate.controller.security.tokens import AuthFailure, TokenStore
+from kitgate.controller.settings import Settings
+from kitgate.protocol.claims import build_claims, sign_claim
+
+ADMIN_TOKEN_FILE = "admin.token"
+_BEARER = re.compile(r"^Bearer ([A-Za-z0-9_\-.]{1,4096})$")
+_UNAUTHORISED = "missing or invalid credentials"  # the same for every reason; the reason goes to the audit trail
+_CHALLENGE = {"WWW-Authenticate": 'Bearer realm="kitgate"'}
+# The one exception, for a credential proven genuine (tokens.EXPIRED_REASONS): its holder learns it expired
+# and how to get a new one; the challenge says so the RFC 6750 way.
+_EXPIRED = {
+    "expired": "the token has expired; create a new one with `kitgate token create` (on the controller's host)",
+    "apikey_expired": "the API key has expired; create a new one with `kitgate apikey create`",
+}
+_EXPIRED_CHALLENGE = {"WWW-Authenticate": 'Bearer realm="kitgate", error="invalid_token", '
+                                          'error_description="the credential expired"'}
+_RATE_AUDIT_EVERY_S = 10.0
+
+
+def write_secret(path: Path, secret: str) -> None:
+    """Create a file readable by the owner only; never overwrite an existing one."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(secret + "\n")
+
+
+class SecurityLayer:
+    def __init__(self, settings: Settings, db: Database) -> None:
+        self.settings = settings
+        self.db = db
+        self.keys = KeyRing(settings.data_dir)
+        self.audit = AuditLog(db)
+        self.tokens: TokenStore | None = None
+        self.rates = RateLimits(settings)
+        self.apikeys: ApiKeyStore | None = None
+        self._allow = parse_networks(settings.allow_cidrs)
+        self._trusted = parse_networks(settings.trusted_proxies)
+        self._limited: dict[tuple[str, str], tuple[float, int]] = {}
+
+    # ---- lifecycle -----------------------------------------------------------------------------
+    def startup(self) -> None:
+        self.settings.data_dir.mkdir(parents=True, exist_ok=True)
+        os.chmod(self.settings.data_dir, 0o700)
+        self.keys.load(create=True)
+        self.tokens = TokenStore(self.db, self.keys, self.settings.token_issuer, self.settings.token_audience)
+        self.apikeys = ApiKeyStore(self.db)
+        admin_file = self.settings.data_dir / ADMIN_TOKEN_FILE
+        if not admin_file.exists() and not self.tokens.has_admin():
+            token, record = self.tokens.issue("admin", ["admin", "jobs:submit", "jobs:read"],
+                                              ttl_s=self.settings.default_token_ttl_s)
+            write_secret(admin_file, token)
+            self.audit.record("token.created", actor="system", token_id=record.jti, sub="admin",
+                              scopes=record.scopes, note="first admin token written to the data dir")
+
+    def credential_live(self, credential: str) -> bool:
+        """Is "<kind>:<id>" (what a worker id is bound to) a credential that would still be accepted?
+        Revoked, expired and deleted ones are not: the worker id they held may then move to another."""
+        assert self.tokens is not None and self.apikeys is not None, "security layer not started"
+        kind, _, ident = credential.partition(":")
+        now = time.time()
+        if kind == "token":
+            token = self.tokens.get(ident)
+            return token is not None and token.revoked_at is None and token.expires_at > now
+        if kind == "apikey":
+            key = self.apikeys.get(ident)
+            return key is not None and key.revoked_at is None and (key.expires_at is None or key.expires_at > now)
+        return False
+
+    def ready(self) -> bool:
+        try:
+            return self.tokens is not None and bool(self.keys.active("envelope"))
+        except (KeyError, IndexError):
+            return False
+
+    def install(self, app: FastAPI) -> None:
+        app.add_middleware(BodyLimitMiddleware, max_bytes=self.settings.max_body_bytes,
+                           shape=ShapeLimits(self.settings.max_json_depth, self.settings.max_json_containers))
+        app.add_middleware(HeaderLimitMiddleware, max_bytes=self.settings.max_header_bytes,
+                           max_count=self.settings.max_headers, on_refuse=self._header_flood)
+
+    def _header_flood(self, scope: Scope, problem: str) -> None:
+        """Audited like a bad credential (spending the anon budget), so a flood cannot flood the trail."""
+        client = scope.get("client")
+        xff = next((v.decode("latin-1") for k, v in scope.get("headers", []) if k == b"x-forwarded-for"), None)
+        ip = client_ip(client[0] if client else None, xff, self._trusted)
+        if not self.rates.hit("anon", ip or "unknown").allowed:
+            return
+        self.audit.record("request.refused", actor=None, ip=ip, request_id=current_request_id(scope),
+                          path=str(scope.get("path", ""))[:200], method=scope.get("method"), reason=problem)
+
+    # ---- per request ---------------------------------------------------------------------------
+    def client_ip(self, request: Request) -> str | None:
+        peer = request.client.host if request.client else None
+        return client_ip(peer, request.headers.get("x-forwarded-for"), self._trusted)
+
+    def require(self, *scopes: str, rate: str = "read") -> Callable[[Request], Awaitable[Principal]]:
+        unknown = set(scopes) - set(SCOPES)
+        if unknown or not scopes:
+            raise ValueError(f"unknown scopes {sorted(unknown)}")
+        if rate not in {"submit", "read", "worker", "admin"}:
+            raise ValueError(f"unknown rate bucket {rate!r}")
+
+        async def dependency(request: Request) -> Principal:
+            return self.authenticate(request, scopes, rate)
+
+        return dependency
+
+    def authenticate(self, request: Request, scopes: tuple[str, ...], rate: str) -> Principal:
+        """Network, credential, token network, rate, scope, in that order; every refusal is audited.
+
+        Refusals before a credential is accepted spend the caller IP's anon budget, so a flood of bad
+        credentials (or of requests from a refused network) ends in 429 instead of one audit row each.
+        """
+        ip = self.client_ip(request)
+        request.state.client_ip = ip
+        rid = current_request_id(request.scope)
+        if self._allow and not in_networks(ip, self._allow):
+            self._refuse_anon(request, ip, rid, "auth.denied_network", reason="not_in_allow_cidrs")
+            raise ApiError(403, "forbidden", "requests from this network are not allowed")
+        try:
+            principal, cidrs = self._verify_credential(request)
+        except AuthFailure as failure:
+            self._refuse_anon(request, ip, rid, "auth.failed", reason=failure.reason)
+            raise self._unauthorised(failure) from None
+        if cidrs and not in_networks(ip, parse_networks(cidrs)):
+            self._refuse_anon(request, ip, rid, "auth.denied_network", actor=principal.sub,
+                              token_id=principal.token_id, kind=principal.kind, reason="not_in_token_cidrs")
+            raise ApiError(403, "forbidden", "this credential may not be used from this network")
+        verdict = self.rates.hit_identity(rate, principal.sub, ip)
+        if not verdict.allowed:
+            self._rate_limited(request, verdict, principal.sub if verdict.bucket != "ip" else ip or "-",
+                               principal.sub, ip, rid)
+            raise self._too_many(verdict.retry_after_s)
+        if not any(principal.has(s) for s in scopes):
+            self._deny(request, "auth.denied_scope", principal.sub, ip, rid, token_id=principal.token_id,
+                       kind=principal.kind, needed=list(scopes))
+            raise ApiError(403, "forbidden", f"this credential lacks the scope {' or '.join(scopes)}")
+        request.state.principal = principal
+        return principal
+
+    def _verify_credential(self, request: Request) -> tuple[Principal, list[str] | None]:
+        """Bearer JWT, or an API key as `Authorization: Bearer kg_...` or `X-API-Key: kg_...` (one, not both)."""
+        assert self.tokens is not None and self.apikeys is not None, "security layer not started"
+        header = request.headers.get("authorization")
+        api_key = request.headers.get("x-api-key")
+        if header is not None and api_key is not None:
+            raise AuthFailure("two_credentials")
+        if api_key is not None:
+            principal, key_record = self.apikeys.verify(api_key.strip())
+            return principal, key_record.cidrs
+        if not header:
+            raise AuthFailure("missing")
+        match = _BEARER.match(header)
+        if not match:
+            raise AuthFailure("malformed")
+        credential = match.group(1)
+        if looks_like_apikey(credential):
+            principal, key_record = self.apikeys.verify(credential)
+            return principal, key_record.cidrs
+        principal, record = self.tokens.verify(credential)
+        return principal, record.cidrs
+
+    def _refuse_anon(self, request: Request, ip: str | None, rid: str | None, event: str, *,
+                     actor: str | None = None, **fields: Any) -> None:
+        verdict = self.rates.hit("anon", ip or "unknown")
+        if not verdict.allowed:
+            self._rate_limited(request, verdict, ip or "unknown", actor, ip, rid, refused=event)
+            raise self._too_many(verdict.retry_after_s)
+        self._deny(request, event, actor, ip, rid, **fields)
+
+    def _rate_limited(self, request: Request, verdict: Verdict, key: str, actor: str | None, ip: str | None,
+                      rid: str | None, **fields: Any) -> None:
+        """One audit record per (bucket, key) per window, with the count of 429s it stands for."""
+        now = time.monotonic()
+        slot = (verdict.bucket, key)
+        last, suppressed = self._limited.get(slot, (float("-inf"), 0))
+        if now - last < _RATE_AUDIT_EVERY_S:
+            self._limited[slot] = (last, suppressed + 1)
+            return
+        if len(self._limited) > 10_000:
+            self._limited.clear()
+        self._limited[slot] = (now, 0)
+        self._deny(request, "rate.limited", actor, ip, rid, bucket=verdict.bucket, key=key,
+                   retry_after_s=verdict.retry_after_s, suppressed_since_last=suppressed, **fields)
+
+    def _deny(self, request: Request, event: str, actor: str | None, ip: str | None, rid: str | None,
+              **fields: Any) -> None:
+        self.audit.record(event, actor=actor, ip=ip, request_id=rid, path=request.url.path[:200],
+                          method=request.method, **fields)
+
+    @staticmethod
+    def _unauthorised(failure: AuthFailure) -> ApiError:
+        """The generic 401 for every reason but the expiry of a genuine credential."""
+        if failure.expired:
+            kind = "apikey" if failure.reason.startswith("apikey") else "token"  # what the caller sent anyway
+            return ApiError(401, "token_expired", _EXPIRED[failure.reason], details={"credential": kind},
+                            headers=dict(_EXPIRED_CHALLENGE))
+        return ApiError(401, "unauthorized", _UNAUTHORISED, headers=dict(_CHALLENGE))
+
+    @staticmethod
+    def _too_many(retry_after: int) -> ApiError:
+        return ApiError(429, "rate_limited", f"too many requests; retry after {retry_after} s",
+                        details={"retry_after_s": retry_after}, headers={"Retry-After": str(retry_after)})
+
+    # ---- envelopes -----------------------------------------------------------------------------
+    def sign_envelope(self, *, job_id: str, code_sha256: str, policy: str, policy_digest: str,
+                      limits: dict[str, Any], timeout_s: float | None, worker_id: str,
+                      attempt: int) -> tuple[str, str]:
+        claims = build_claims(
+            job_id=job_id, code_sha256=code_sha256, policy=policy, policy_digest=policy_digest, limits=limits,
+            timeout_s=timeout_s, worker_id=worker_id, attempt=attempt, ttl_s=self.settings.envelope_ttl_s,
+            now=time.time(),
+        )
+        key = self.keys.active("envelope")
+        return sign_claim(key.private, key.kid, claims), claims["jti"]
+
+    def public_jwks(self) -> dict[str, Any]:
+        return self.keys.jwks("envelope")

@@ -1,0 +1,169 @@
+"""Controller configuration: one pydantic-settings model, read from KITGATE_* and an optional TOML file."""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field, field_validator, model_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+_RATE_HELP = "a limits expression such as '600/minute'"
+
+
+def _check_rate(value: str) -> str:
+    from limits import parse_many
+
+    try:
+        parse_many(value)
+    except ValueError:
+        raise ValueError(f"{value!r} is not {_RATE_HELP}") from None
+    return value
+
+
+def _default_data_dir() -> Path:
+    return Path(os.environ.get("XDG_DATA_HOME", Path.home() / ".local" / "share")) / "kitgate"
+
+
+class _TomlSource(PydanticBaseSettingsSource):
+    """Reads KITGATE_CONFIG (a TOML file) below the environment in precedence."""
+
+    def __init__(self, settings_cls: type[BaseSettings]) -> None:
+        super().__init__(settings_cls)
+        path = os.environ.get("KITGATE_CONFIG")
+        self._data: dict[str, Any] = {}
+        if path:
+            try:
+                with open(path, "rb") as fh:
+                    raw = tomllib.load(fh)
+            except OSError as exc:
+                raise ValueError(f"KITGATE_CONFIG={path!r} cannot be read: {exc.strerror}") from None
+            except tomllib.TOMLDecodeError as exc:
+                raise ValueError(f"KITGATE_CONFIG={path!r} is not valid TOML: {exc}") from None
+            self._data = raw.get("kitgate", raw)
+
+    def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:
+        return self._data.get(field_name), field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        return {k: v for k, v in self._data.items() if k in self.settings_cls.model_fields}
+
+
+class Settings(BaseSettings):
+    """Every knob of the controller. Secrets are never part of repr or /healthz."""
+
+    model_config = SettingsConfigDict(env_prefix="KITGATE_", extra="ignore", validate_default=True)
+
+    host: str = "127.0.0.1"
+    port: int = Field(8750, ge=0, le=65535)
+    data_dir: Path = Field(default_factory=_default_data_dir)
+    policy_dir: Path | None = None
+    default_policy: str = "scene-edit"
+    # what a policy's relative asset_roots resolve against (KITGATE_ASSET_ROOT); unset: relative roots are dropped
+    asset_root: Path | None = None
+
+    # request and queue limits
+    max_body_bytes: int = Field(1_048_576, ge=1024, le=64 * 1_048_576)
+    max_header_bytes: int = Field(16_384, ge=1024, le=65_536)
+    max_headers: int = Field(100, ge=10, le=1000)
+    header_timeout_s: float = Field(10.0, gt=0, le=300)  # to send a complete request head (slowloris)
+    body_timeout_s: float = Field(30.0, gt=0, le=600)  # to send the body, once the head is complete
+    max_connections: int = Field(512, ge=8, le=100_000)  # open at once; more get a 503 envelope
+    max_connections_per_ip: int = Field(64, ge=1, le=100_000)  # from one address (not trusted proxies)
+    # JSON bodies: nesting and container count, measured before parsing (pydantic serialises ~250 levels)
+    max_json_depth: int = Field(100, ge=8, le=200)
+    max_json_containers: int = Field(100_000, ge=100, le=10_000_000)
+    max_wait_s: float = Field(60.0, gt=0, le=600)
+    execute_default_wait_s: float = Field(30.0, gt=0, le=600)
+    claim_max_wait_s: float = Field(30.0, gt=0, le=600)
+    heartbeat_timeout_s: float = Field(30.0, gt=0, le=3600)
+    lost_check_interval_s: float = Field(1.0, gt=0, le=60)
+    default_max_retries: int = Field(2, ge=0, le=10)
+    envelope_ttl_s: int = Field(300, ge=5, le=86400)
+    max_labels: int = Field(16, ge=0, le=256)
+    list_limit_max: int = Field(500, ge=1, le=10_000)
+
+    # identity
+    token_issuer: str = "kitgate"
+    token_audience: str = "kitgate-api"
+    default_token_ttl_s: int = Field(30 * 86400, ge=60)
+    allow_cidrs: list[str] = Field(default_factory=list)
+    trusted_proxies: list[str] = Field(default_factory=list)
+    store_code_in_audit: bool = False
+    metrics_allow_loopback: bool = True
+
+    # optional TLS (uvicorn's own): both or neither
+    tls_cert: Path | None = None
+    tls_key: Path | None = None
+
+    # rate limits (slowapi / limits)
+    rate_submit: str = Field("600/minute", description=_RATE_HELP)
+    rate_read: str = Field("1200/minute", description=_RATE_HELP)
+    rate_worker: str = Field("6000/minute", description=_RATE_HELP)
+    rate_anon: str = Field("60/minute", description=_RATE_HELP)
+    rate_ip: str = Field("", description="per client IP over all authenticated calls; empty: no per-IP ceiling")
+    rate_storage: str = "memory://"
+    rate_key_prefix: str = Field("kitgate", pattern=r"^[A-Za-z0-9_.:-]{1,64}$")
+    rate_limits_enabled: bool = True
+
+    log_level: str = "info"
+    log_json: bool = True
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings, env_settings, _TomlSource(settings_cls))
+
+    @field_validator("allow_cidrs", "trusted_proxies")
+    @classmethod
+    def _cidrs(cls, value: list[str]) -> list[str]:
+        for item in value:
+            try:
+                ipaddress.ip_network(item, strict=False)
+            except ValueError:
+                raise ValueError(f"{item!r} is not an IP network (expected CIDR such as 10.0.0.0/8)") from None
+        return value
+
+    @field_validator("rate_submit", "rate_read", "rate_worker", "rate_anon")
+    @classmethod
+    def _rate(cls, value: str) -> str:
+        return _check_rate(value)
+
+    @field_validator("rate_ip")
+    @classmethod
+    def _optional_rate(cls, value: str) -> str:
+        return _check_rate(value) if value.strip() else ""
+
+    @field_validator("rate_storage")
+    @classmethod
+    def _storage(cls, value: str) -> str:
+        if not value.startswith(("memory://", "redis://", "rediss://", "redis+unix://")):
+            raise ValueError("rate_storage must be memory:// or a redis:// URI")
+        return value
+
+    @field_validator("log_level")
+    @classmethod
+    def _level(cls, value: str) -> str:
+        value = value.lower()
+        if value not in {"debug", "info", "warning", "error"}:
+            raise ValueError("log_level must be one of debug, info, warning, error")
+        return value
+
+    @model_validator(mode="after")
+    def _tls_pair(self) -> Settings:
+        if (self.tls_cert is None) != (self.tls_key is None):
+            raise ValueError("tls_cert and tls_key (KITGATE_TLS_CERT, KITGATE_TLS_KEY): give both or neither")
+        return self
+
+    @property
+    def db_path(self) -> Path:
+        return self.data_dir / "kitgate.sqlite3"

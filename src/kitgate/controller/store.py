@@ -1,0 +1,539 @@
+"""The durable job queue on the shared SQLite file.
+
+Every state change is one IMMEDIATE transaction, so a claim is atomic even across processes: two
+workers can never hold the same job, and a controller killed mid-write leaves the last committed
+state, which is all a restart needs.
+
+A worker id belongs to the credential (token or API key) that first used it: the binding is a column of
+the workers row, so it survives restarts, and another live credential cannot claim, heartbeat or report
+under that id (it would rewrite the worker's labels, stage and state).
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import sqlite3
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from kitgate.controller.db import Database
+from kitgate.controller.domain_errors import (
+    AlreadyReported,
+    ClaimLost,
+    InvalidTransition,
+    JobNotFound,
+    NotClaimed,
+    WorkerIdTaken,
+    WorkerNotFound,
+)
+from kitgate.controller.security.jsonshape import deeper_than
+from kitgate.protocol.status import NOT_STARTED, TERMINAL_STATUSES
+
+_DDL = [
+    """CREATE TABLE jobs (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        id TEXT NOT NULL UNIQUE,
+        owner TEXT NOT NULL,
+        status TEXT NOT NULL,
+        policy TEXT NOT NULL,
+        policy_digest TEXT NOT NULL,
+        code TEXT NOT NULL,
+        code_sha256 TEXT NOT NULL,
+        labels TEXT NOT NULL DEFAULT '[]',
+        idempotency_key TEXT,
+        timeout_s REAL,
+        limits TEXT NOT NULL DEFAULT '{}',
+        attempts INTEGER NOT NULL DEFAULT 0,
+        max_retries INTEGER NOT NULL DEFAULT 0,
+        worker_id TEXT,
+        claim_id TEXT,
+        claimed_by TEXT,
+        created_at REAL NOT NULL,
+        queued_at REAL,
+        claimed_at REAL,
+        started_at REAL,
+        finished_at REAL,
+        heartbeat_at REAL,
+        result TEXT
+    )""",
+    "CREATE UNIQUE INDEX jobs_idem ON jobs(owner, idempotency_key) WHERE idempotency_key IS NOT NULL",
+    "CREATE INDEX jobs_queue ON jobs(status, queued_at, seq)",
+    "CREATE INDEX jobs_owner ON jobs(owner, seq)",
+    """CREATE TABLE workers (
+        id TEXT PRIMARY KEY,
+        labels TEXT NOT NULL DEFAULT '[]',
+        stage TEXT,
+        state TEXT,
+        job_id TEXT,
+        first_seen REAL NOT NULL,
+        last_seen REAL NOT NULL
+    )""",
+    "ALTER TABLE workers ADD COLUMN credential TEXT",  # "<kind>:<token or key id>" that owns the id
+]
+
+TERMINAL = TERMINAL_STATUSES  # kitgate.protocol.status; NOT_STARTED (the re-queue rule) is defined there too
+DEFAULT_VALUE_DEPTH = 100  # Settings.max_json_depth's default
+
+
+def _withheld(max_depth: int) -> dict[str, str]:
+    return {"withheld": f"the value nests deeper than {max_depth} levels (stored before KITGATE_MAX_JSON_DEPTH "
+                        "applied to results); it cannot be served"}
+
+
+def _decode_result(text: str | None, status: str, max_depth: int) -> dict[str, Any] | None:
+    """A stored result, with a value too deep to serialise replaced by a note (only `value` is free-form)."""
+    if not text:
+        return None
+    if not deeper_than(text, max_depth):
+        return json.loads(text)
+    try:
+        result = json.loads(text)
+    except RecursionError:
+        return {"status": status, "value": _withheld(max_depth)}
+    result["value"] = _withheld(max_depth)
+    return result
+
+
+@dataclass(frozen=True)
+class JobRecord:
+    """One row of the jobs table, decoded."""
+
+    seq: int
+    id: str
+    owner: str
+    status: str
+    policy: str
+    policy_digest: str
+    code: str
+    code_sha256: str
+    labels: list[str]
+    idempotency_key: str | None
+    timeout_s: float | None
+    limits: dict[str, Any]
+    attempts: int
+    max_retries: int
+    worker_id: str | None
+    claim_id: str | None
+    claimed_by: str | None
+    created_at: float
+    queued_at: float | None
+    claimed_at: float | None
+    started_at: float | None
+    finished_at: float | None
+    heartbeat_at: float | None
+    result: dict[str, Any] | None = field(default=None)
+
+    @classmethod
+    def from_row(cls, row: sqlite3.Row, max_value_depth: int = DEFAULT_VALUE_DEPTH) -> JobRecord:
+        data = dict(row)
+        data["labels"] = json.loads(data["labels"])
+        data["limits"] = json.loads(data["limits"])
+        data["result"] = _decode_result(data["result"], data["status"], max_value_depth)
+        return cls(**data)
+
+    @property
+    def terminal(self) -> bool:
+        return self.status in TERMINAL
+
+    def view(self) -> dict[str, Any]:
+        """The JobView JSON: everything but the code, the claim id and internal bookkeeping."""
+        return {
+            "id": self.id,
+            "task_id": self.id,
+            "status": self.status,
+            "policy": self.policy,
+            "policy_digest": self.policy_digest,
+            "code_sha256": self.code_sha256,
+            "labels": self.labels,
+            "owner": self.owner,
+            "idempotency_key": self.idempotency_key,
+            "timeout_s": self.timeout_s,
+            "attempts": self.attempts,
+            "max_retries": self.max_retries,
+            "worker_id": self.worker_id,
+            "created_at": self.created_at,
+            "queued_at": self.queued_at,
+            "claimed_at": self.claimed_at,
+            "started_at": self.started_at,
+            "finished_at": self.finished_at,
+            "result": self.result,
+        }
+
+
+@dataclass(frozen=True)
+class NewJob:
+    owner: str
+    policy: str
+    policy_digest: str
+    code: str
+    code_sha256: str
+    labels: list[str]
+    timeout_s: float | None
+    limits: dict[str, Any]
+    max_retries: int
+    requires_approval: bool
+    idempotency_key: str | None = None
+
+
+# sign(job, worker_id, attempt) -> (envelope, claim_id); called inside the claim transaction
+Signer = Callable[[JobRecord, str, int], tuple[str, str]]
+
+
+class JobStore:
+    """All job state transitions. Methods are synchronous and short; callers own the wake-ups."""
+
+    def __init__(self, db: Database, clock: Callable[[], float] = time.time,
+                 max_value_depth: int = DEFAULT_VALUE_DEPTH) -> None:
+        self.db = db
+        self.clock = clock
+        self.max_value_depth = max_value_depth
+        # Is a credential ("<kind>:<id>") still valid? The security layer answers; until it is wired in,
+        # every credential counts as valid, so a binding is never taken over.
+        self.credential_live: Callable[[str], bool] = lambda _credential: True
+
+    def migrate(self) -> None:
+        self.db.migrate("jobs", _DDL)
+
+    # ---- reads -------------------------------------------------------------------------------
+    def _record(self, row: sqlite3.Row) -> JobRecord:
+        return JobRecord.from_row(row, self.max_value_depth)
+
+    def get(self, job_id: str) -> JobRecord | None:
+        row = self.db.connection().execute("SELECT * FROM jobs WHERE id=?", (job_id,)).fetchone()
+        return self._record(row) if row else None
+
+    def find_idempotent(self, owner: str, key: str) -> JobRecord | None:
+        row = (
+            self.db.connection()
+            .execute("SELECT * FROM jobs WHERE owner=? AND idempotency_key=?", (owner, key))
+            .fetchone()
+        )
+        return self._record(row) if row else None
+
+    def list(
+        self, owner: str | None, limit: int, before_seq: int | None = None, status: str | None = None
+    ) -> list[JobRecord]:
+        """Newest first; `before_seq` is the keyset cursor so pages stay stable while jobs arrive."""
+        clauses, params = [], []
+        if owner is not None:
+            clauses.append("owner=?")
+            params.append(owner)
+        if before_seq is not None:
+            clauses.append("seq<?")
+            params.append(before_seq)
+        if status is not None:
+            clauses.append("status=?")
+            params.append(status)
+        where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
+        sql = f"SELECT * FROM jobs {where} ORDER BY seq DESC LIMIT ?"  # noqa: S608 - clauses are constants
+        rows = self.db.connection().execute(sql, (*params, limit)).fetchall()
+        return [self._record(r) for r in rows]
+
+    def last(self, owner: str | None) -> JobRecord | None:
+        jobs = self.list(owner, 1)
+        return jobs[0] if jobs else None
+
+    def ping(self) -> bool:
+        """Read the jobs table once: True when the database answers (sqlite3.Error otherwise)."""
+        self.db.connection().execute("SELECT 1 FROM jobs LIMIT 1").fetchall()
+        return True
+
+    def counts(self) -> dict[str, int]:
+        rows = self.db.connection().execute("SELECT status, COUNT(*) FROM jobs GROUP BY status").fetchall()
+        return {r[0]: r[1] for r in rows}
+
+    def workers(self) -> list[dict[str, Any]]:
+        """Admin view; `credential` is the "<kind>:<id>" the worker id is bound to (ids, never secrets)."""
+        rows = self.db.connection().execute("SELECT * FROM workers ORDER BY last_seen DESC LIMIT 1000").fetchall()
+        return [{**dict(r), "labels": json.loads(r["labels"])} for r in rows]
+
+    def queue_position(self, job: JobRecord) -> int:
+        """1 + the queued jobs (any owner) that a worker would look at before this one."""
+        row = self.db.connection().execute(
+            "SELECT COUNT(*) FROM jobs WHERE status='queued' AND (queued_at<? OR (queued_at=? AND seq<?))",
+            (job.queued_at or 0.0, job.queued_at or 0.0, job.seq),
+        ).fetchone()
+        return int(row[0]) + 1
+
+    def live_workers(self, seen_within_s: float) -> list[dict[str, Any]]:
+        """Workers seen in the last `seen_within_s` seconds that did not say they stopped."""
+        rows = self.db.connection().execute(
+            "SELECT id, labels, stage FROM workers WHERE last_seen>=? AND COALESCE(state, '')<>'stopped'",
+            (self.clock() - seen_within_s,),
+        ).fetchall()
+        return [{"id": r["id"], "labels": json.loads(r["labels"]), "stage": r["stage"]} for r in rows]
+
+    def worker_stage(self, worker_id: str) -> str | None:
+        row = self.db.connection().execute("SELECT stage FROM workers WHERE id=?", (worker_id,)).fetchone()
+        return row["stage"] if row else None
+
+    # ---- writes ------------------------------------------------------------------------------
+    def create(self, job: NewJob) -> tuple[JobRecord, bool]:
+        """Insert a job; with an idempotency key already used by this owner, return that job instead."""
+        now = self.clock()
+        status = "pending_approval" if job.requires_approval else "queued"
+        with self.db.write() as conn:
+            if job.idempotency_key is not None:
+                row = conn.execute(
+                    "SELECT * FROM jobs WHERE owner=? AND idempotency_key=?", (job.owner, job.idempotency_key)
+                ).fetchone()
+                if row is not None:
+                    return self._record(row), False
+            job_id = "j_" + secrets.token_hex(12)
+            row = conn.execute(
+                "INSERT INTO jobs(id, owner, status, policy, policy_digest, code, code_sha256, labels,"
+                " idempotency_key, timeout_s, limits, max_retries, created_at, queued_at)"
+                " VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?) RETURNING *",
+                (
+                    job_id,
+                    job.owner,
+                    status,
+                    job.policy,
+                    job.policy_digest,
+                    job.code,
+                    job.code_sha256,
+                    json.dumps(job.labels),
+                    job.idempotency_key,
+                    job.timeout_s,
+                    json.dumps(job.limits),
+                    job.max_retries,
+                    now,
+                    now if status == "queued" else None,
+                ),
+            ).fetchone()
+        return self._record(row), True
+
+    def has_claimable(self, labels: Iterable[str], policies: frozenset[str] | None = None) -> bool:
+        """A read-only look (no write lock): is any queued job for these labels (and policies) waiting?"""
+        return self._first_claimable(self.db.connection(), set(labels), policies) is not None
+
+    @staticmethod
+    def _first_claimable(conn: sqlite3.Connection, have: set[str], policies: frozenset[str] | None) -> str | None:
+        """The oldest queued job whose labels the worker has and whose policy its credential allows
+        (`policies` None: any). Only the queue's head columns are read, never whole rows with their code."""
+        cur = conn.execute("SELECT id, labels, policy FROM jobs WHERE status='queued' ORDER BY queued_at, seq")
+        try:
+            while batch := cur.fetchmany(16):
+                for job_id, labels, policy in batch:
+                    if (policies is None or policy in policies) and set(json.loads(labels)) <= have:
+                        return str(job_id)
+            return None
+        finally:
+            cur.close()
+
+    def claim(
+        self, worker_id: str, labels: Iterable[str], sign: Signer, claimed_by: str | None = None,
+        policies: frozenset[str] | None = None, stage: str | None = None,
+    ) -> tuple[JobRecord, str] | None:
+        """Hand the oldest queued job this worker may run (labels, policies) to it, in one transaction."""
+        have = set(labels)
+        now = self.clock()
+        with self.db.write() as conn:
+            chosen_id = self._first_claimable(conn, have, policies)
+            chosen: JobRecord | None = None
+            if chosen_id is not None:
+                chosen = self._record(conn.execute("SELECT * FROM jobs WHERE id=?", (chosen_id,)).fetchone())
+            self._touch_worker(conn, worker_id, have, stage, "claiming" if chosen is None else "running", now)
+            if chosen is None:
+                return None
+            attempt = chosen.attempts + 1
+            envelope, claim_id = sign(chosen, worker_id, attempt)
+            row = conn.execute(
+                "UPDATE jobs SET status='running', attempts=?, worker_id=?, claim_id=?, claimed_by=?, claimed_at=?,"
+                " heartbeat_at=?, started_at=NULL WHERE id=? RETURNING *",
+                (attempt, worker_id, claim_id, claimed_by, now, now, chosen.id),
+            ).fetchone()
+            conn.execute("UPDATE workers SET job_id=? WHERE id=?", (chosen.id, worker_id))
+        return self._record(row), envelope
+
+    def report(
+        self,
+        job_id: str,
+        worker_id: str | None,
+        claim_id: str | None,
+        result: dict[str, Any],
+        reporter: str | None = None,
+    ) -> tuple[JobRecord, bool]:
+        """Store a worker's outcome. Returns (job, requeued). JobNotFound, NotClaimed, AlreadyReported, ClaimLost."""
+        now = self.clock()
+        with self.db.write() as conn:
+            row = conn.execute("SELECT * FROM jobs WHERE id=?", (job_id,)).fetchone()
+            if row is None:
+                raise JobNotFound(job_id)
+            job = self._record(row)
+            holds = (
+                job.claim_id is not None
+                and job.claim_id == claim_id
+                and job.worker_id == worker_id
+                and job.claimed_by == reporter
+            )
+            if not holds:
+                raise NotClaimed(job_id, worker_id)
+            if job.status != "running":
+                if job.result is not None and job.status != "lost":
+                    raise AlreadyReported(job_id, job.status)
+                raise ClaimLost(job_id, job.status)
+            status = result["status"]
+            error = result.get("error") or {}
+            timings = dict(result.get("timings") or {})
+            started = timings.get("started_at")
+            started_at = job.started_at or (float(started) if isinstance(started, int | float) else None)
+            never_started = status == "rejected" and error.get("type") == NOT_STARTED
+            if never_started and job.attempts - 1 < job.max_retries:
+                row = conn.execute(
+                    "UPDATE jobs SET status='queued', worker_id=NULL, claim_id=NULL, claimed_by=NULL, claimed_at=NULL,"
+                    " heartbeat_at=NULL, started_at=NULL WHERE id=? RETURNING *",
+                    (job_id,),
+                ).fetchone()
+                conn.execute("UPDATE workers SET job_id=NULL, last_seen=? WHERE id=?", (now, worker_id))
+                return self._record(row), True
+            timings.update(queued_at=job.queued_at, claimed_at=job.claimed_at, started_at=started_at, finished_at=now)
+            result = {**result, "timings": timings, "claim_id": None}
+            conn.execute(
+                "UPDATE jobs SET status=?, result=?, started_at=?, finished_at=? WHERE id=?",
+                (status, json.dumps(result, separators=(",", ":")), started_at, now, job_id),
+            )
+            conn.execute("UPDATE workers SET job_id=NULL, last_seen=? WHERE id=?", (now, worker_id))
+        # the stored row is known without reading it back (and without decoding the JSON just encoded)
+        return replace(job, status=status, result=result, started_at=started_at, finished_at=now), False
+
+    def heartbeat(
+        self,
+        worker_id: str,
+        job_id: str | None,
+        claim_id: str | None,
+        stage: str | None,
+        state: str | None,
+        reporter: str | None = None,
+    ) -> bool:
+        """Record worker liveness; returns True when the worker should abandon the job it names."""
+        now = self.clock()
+        with self.db.write() as conn:
+            self._touch_worker(conn, worker_id, None, stage, state, now)
+            if job_id is None:
+                return False
+            row = conn.execute(
+                "SELECT status, worker_id, claim_id, claimed_by, started_at FROM jobs WHERE id=?", (job_id,)
+            ).fetchone()
+            held = (
+                row is not None
+                and row["status"] == "running"
+                and row["worker_id"] == worker_id
+                and row["claim_id"] is not None
+                and row["claim_id"] == claim_id
+                and row["claimed_by"] == reporter
+            )
+            if not held:
+                return True
+            started = row["started_at"]
+            if started is None and state in {"running", "started", "executing"}:
+                started = now
+            conn.execute("UPDATE jobs SET heartbeat_at=?, started_at=? WHERE id=?", (now, started, job_id))
+            conn.execute("UPDATE workers SET job_id=? WHERE id=?", (job_id, worker_id))
+        return False
+
+    def bind_worker(self, worker_id: str, credential: str) -> str | None:
+        """Bind `worker_id` to `credential` unless another valid credential holds it (WorkerIdTaken).
+
+        Returns the credential it took the id over from (bound to a revoked, expired or deleted one), else
+        None. Runs inside the caller's transaction, before the worker row is touched.
+        """
+        with self.db.write() as conn:
+            row = conn.execute("SELECT credential FROM workers WHERE id=?", (worker_id,)).fetchone()
+            held = row[0] if row is not None else None
+            if held == credential:
+                return None
+            if held is not None and self.credential_live(held):
+                raise WorkerIdTaken(worker_id)
+            now = self.clock()
+            conn.execute(
+                "INSERT INTO workers(id, credential, first_seen, last_seen) VALUES(?,?,?,?)"
+                " ON CONFLICT(id) DO UPDATE SET credential=excluded.credential",
+                (worker_id, credential, now, now),
+            )
+        return held
+
+    def release_worker(self, worker_id: str) -> str | None:
+        """Forget which credential owns `worker_id` (the next one to use it owns it). WorkerNotFound: unknown id."""
+        with self.db.write() as conn:
+            row = conn.execute("SELECT credential FROM workers WHERE id=?", (worker_id,)).fetchone()
+            if row is None:
+                raise WorkerNotFound(worker_id)
+            conn.execute("UPDATE workers SET credential=NULL WHERE id=?", (worker_id,))
+        return row[0]
+
+    def cancel(self, job_id: str) -> JobRecord:
+        return self._transition(job_id, {"queued", "pending_approval"}, "cancelled", "not_cancellable")
+
+    def approve(self, job_id: str) -> JobRecord:
+        return self._transition(job_id, {"pending_approval"}, "queued", "not_pending_approval")
+
+    def reject(self, job_id: str, reason: str) -> JobRecord:
+        """An operator refuses a job before it runs: terminal `rejected`, error type `rejected_by_operator`."""
+        result = {"status": "rejected", "error": {"type": "rejected_by_operator", "message": reason}}
+        with self.db.write() as conn:  # nests: the transition and its reason commit together
+            self._transition(job_id, {"queued", "pending_approval"}, "rejected", "not_rejectable")
+            row = conn.execute(
+                "UPDATE jobs SET result=? WHERE id=? AND status='rejected' RETURNING *",
+                (json.dumps(result, separators=(",", ":")), job_id),
+            ).fetchone()
+        return self._record(row)
+
+    def mark_lost(self, timeout_s: float) -> list[JobRecord]:
+        """Running jobs whose claim stopped heartbeating become lost; they are never re-queued."""
+        now = self.clock()
+        result = json.dumps(
+            {
+                "status": "lost",
+                "error": {"type": "lost", "message": f"worker stopped heartbeating for {timeout_s:g} s"},
+            }
+        )
+        with self.db.write() as conn:
+            rows = conn.execute(
+                "UPDATE jobs SET status='lost', finished_at=?, result=? WHERE status='running' AND heartbeat_at<?"
+                " RETURNING *",
+                (now, result, now - timeout_s),
+            ).fetchall()
+        return [self._record(r) for r in rows]
+
+    def recover_after_restart(self) -> int:
+        """Give running jobs a full heartbeat window after a restart, so a live worker can still report."""
+        with self.db.write() as conn:
+            cur = conn.execute("UPDATE jobs SET heartbeat_at=? WHERE status='running'", (self.clock(),))
+            return cur.rowcount
+
+    # ---- helpers -----------------------------------------------------------------------------
+    def _transition(self, job_id: str, allowed: set[str], to: str, code: str) -> JobRecord:
+        now = self.clock()
+        with self.db.write() as conn:
+            row = conn.execute("SELECT status FROM jobs WHERE id=?", (job_id,)).fetchone()
+            if row is None:
+                raise JobNotFound(job_id)
+            if row["status"] not in allowed:
+                raise InvalidTransition(job_id, row["status"], allowed, to, code)
+            if to == "queued":
+                conn.execute("UPDATE jobs SET status='queued', queued_at=? WHERE id=?", (now, job_id))
+            else:
+                conn.execute("UPDATE jobs SET status=?, finished_at=? WHERE id=?", (to, now, job_id))
+            row = conn.execute("SELECT * FROM jobs WHERE id=?", (job_id,)).fetchone()
+        return self._record(row)
+
+    @staticmethod
+    def _touch_worker(
+        conn: sqlite3.Connection,
+        worker_id: str,
+        labels: set[str] | None,
+        stage: str | None,
+        state: str | None,
+        now: float,
+    ) -> None:
+        conn.execute(
+            "INSERT INTO workers(id, labels, stage, state, first_seen, last_seen) VALUES(?,?,?,?,?,?)"
+            " ON CONFLICT(id) DO UPDATE SET last_seen=excluded.last_seen,"
+            " labels=CASE WHEN ? THEN excluded.labels ELSE workers.labels END,"
+            " stage=COALESCE(excluded.stage, workers.stage), state=COALESCE(excluded.state, workers.state)",
+            (worker_id, json.dumps(sorted(labels or [])), stage, state, now, now, labels is not None),
+        )

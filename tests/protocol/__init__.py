@@ -1,0 +1,1 @@
+"""Tests for kitgate.protocol (the wire contract shared by controller, worker, client and sandbox)."""
