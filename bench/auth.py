@@ -54,10 +54,11 @@ def row(name: str, samples: list[float]) -> str:
 
 def in_process(n: int, data_dir: Path) -> list[str]:
     os.environ.update(FAST)
+    from starlette.requests import Request
+
     from kitgate.controller.db import Database
     from kitgate.controller.security import SecurityLayer
     from kitgate.controller.settings import Settings
-    from starlette.requests import Request
 
     settings = Settings(data_dir=data_dir)
     db = Database(settings.db_path)

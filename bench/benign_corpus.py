@@ -50,8 +50,8 @@ class ScriptResult:
 
 def _run_in_process(source: str, policy: object) -> float | None:
     """`run_guarded` on a fresh stage in this process (no fork, no delta): ms, or None if it did not succeed."""
-    from kitgate.sandbox.compiler import compile_source
-    from kitgate.sandbox.runtime import run_guarded
+    from kitgate.sandbox.compile.compiler import compile_source
+    from kitgate.sandbox.runtime.hooks import run_guarded
 
     compiled = compile_source(source, policy)
     if not compiled.ok:

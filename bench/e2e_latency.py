@@ -161,9 +161,9 @@ class Controller:
 INLINE_WORKER = r"""
 import http.client, json, sys, time
 from pxr import Usd
-from kitgate.sandbox.compiler import compile_source
+from kitgate.sandbox.compile.compiler import compile_source
 from kitgate.sandbox.policy import load_policy
-from kitgate.sandbox.runtime import run_guarded
+from kitgate.sandbox.runtime.hooks import run_guarded
 
 host, port, token, worker_id, policy_dir = sys.argv[1:6]
 conn = http.client.HTTPConnection(host, int(port), timeout=60)

@@ -78,9 +78,10 @@ def plain_exec(source: str) -> Callable[[], Any]:
 
 
 def guarded_direct(source: str, policy: Any) -> Callable[[], Any]:
-    from kitgate.sandbox.compiler import compile_source
-    from kitgate.sandbox.runtime import run_guarded
     from pxr import Usd
+
+    from kitgate.sandbox.compile.compiler import compile_source
+    from kitgate.sandbox.runtime.hooks import run_guarded
 
     compiled = compile_source(source, policy)
     assert compiled.ok, compiled.violations
@@ -131,7 +132,7 @@ def big_stage(groups: int = 100, per_group: int = 100) -> Any:
 
 
 def compile_per_kb(policy: Any, runs: int) -> list[float]:
-    from kitgate.sandbox import compiler
+    from kitgate.sandbox.compile import compiler
 
     unit = "x{n} = [i * 2 for i in range(10)]\nif x{n}[0] == 0:\n    y{n} = sum(x{n})\n"
     per_kb = []
@@ -150,8 +151,9 @@ def delta_costs(runs: int) -> dict[str, list[float]]:
     """Child-side build and parent-side apply of a small edit, vs shipping the whole layer back."""
     import gc
 
-    from kitgate.sandbox.delta import ChangeRecorder, Delta, build_delta
     from pxr import Sdf, Usd
+
+    from kitgate.sandbox.delta import ChangeRecorder, Delta, build_delta
 
     stage = big_stage()
     text = stage.GetRootLayer().ExportToString()

@@ -45,11 +45,11 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
 
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-    from kitgate.sandbox.compiler import compile_source
-    from kitgate.sandbox.executor import Executor
-    from kitgate.sandbox.policy import load_policy
 
     from kitgate.protocol.claims import sign_claim
+    from kitgate.sandbox.compile.compiler import compile_source
+    from kitgate.sandbox.executor import Executor
+    from kitgate.sandbox.policy import load_policy
     from kitgate.worker.results import build_result, outcome_fields
     from kitgate.worker.state import WorkerState
     from kitgate.worker.verify import ClaimChecker, RawClaim

@@ -34,10 +34,13 @@ ENVIRONMENT_READERS: dict[str, str] = {
     "src/kitgate/worker/config.py": "WorkerEnvironment: the worker's one reading, taken once at start-up "
                                     "(no pydantic: it also runs inside Kit)",
     "src/kitgate/cli/demo.py": "builds the demo's child-process environment (drops the caller's KITGATE_*)",
-    "sandbox/forkserver.py": "builds the fork server's scrubbed environment (only CHILD_ENV_KEYS pass)",
-    "sandbox/executor.py": "copies named keys (BASE_ENV_KEYS, env_passthrough) into the fork server's environment",
-    "sandbox/child.py": "replaces the job child's environment with the scrubbed one it was handed",
-    "sandbox/numpy_surface.py": "pins numpy's BLAS to one thread (setdefault) before importing it; reads no setting",
+    "src/kitgate/sandbox/process/forkserver.py": "builds the fork server's scrubbed environment "
+                                                  "(only CHILD_ENV_KEYS pass)",
+    "src/kitgate/sandbox/process/handle.py": "copies named keys (BASE_ENV_KEYS, env_passthrough) into the fork "
+                                              "server's environment",
+    "src/kitgate/sandbox/process/child.py": "replaces the job child's environment with the scrubbed one it was handed",
+    "src/kitgate/sandbox/runtime/numpy_surface.py": "pins numpy's BLAS to one thread (setdefault) before importing "
+                                                     "it; reads no setting",
 }
 SOURCE_ROOTS = [REPO / "src" / "kitgate", REPO / "sandbox", REPO / "extension" / "kitgate.executor" / "kitgate"]
 

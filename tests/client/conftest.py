@@ -14,8 +14,9 @@ from typing import Any
 
 import pytest
 from harness import FAST_ENV, ControllerProcess
-from kitgate.client.sdk import KitgateClient
 from worker_harness import WorkerProcess
+
+from kitgate.client.sdk import KitgateClient
 
 
 @dataclass

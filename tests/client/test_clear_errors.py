@@ -96,8 +96,9 @@ class _NoTools:
 
 
 def test_agent_needs_tool_calling_and_says_so(live) -> None:
-    from kitgate.client.agent import ToolCallingUnsupported, create_kit_agent
     from langchain_core.language_models.fake_chat_models import FakeListChatModel
+
+    from kitgate.client.agent import ToolCallingUnsupported, create_kit_agent
 
     with pytest.raises(ToolCallingUnsupported, match="_NoTools has no bind_tools"):
         create_kit_agent(_NoTools(), live.client())

@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 
 import pytest
+
 from kitgate.client.config import ClientSettings, TokenError, read_token_file
 from kitgate.client.errors import (
     AuthError,

@@ -9,12 +9,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from kitgate.client.agent import create_kit_agent, policy_prompt
-from kitgate.client.langchain_tools import kit_tools
 from langchain_core.callbacks import CallbackManagerForLLMRun
 from langchain_core.language_models.chat_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage, ToolMessage
 from langchain_core.outputs import ChatGeneration, ChatResult
+
+from kitgate.client.agent import create_kit_agent, policy_prompt
+from kitgate.client.langchain_tools import kit_tools
 
 BAD = "import os\nos.system('touch /tmp/kitgate-agent-pwned')\n"
 GOOD = (

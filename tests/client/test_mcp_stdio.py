@@ -8,11 +8,12 @@ from typing import Any
 
 import anyio
 from harness import KITGATE
+from mcp import Client, ClientSession, StdioServerParameters, stdio_client
+
 from kitgate.client.config import read_token_file
 from kitgate.client.mcp_server import build_server
 from kitgate.client.sdk import KitgateClient
 from kitgate.client.toolkit import KitToolkit
-from mcp import Client, ClientSession, StdioServerParameters, stdio_client
 
 TOOLS = ["kit_execute", "kit_validate", "kit_scene_summary", "kit_list_prims", "kit_get_prim"]
 BAD = "import subprocess\nsubprocess.run(['id'])\n"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import ast
 
 import pytest
+
 from kitgate.client import scene_scripts
 from kitgate.client.scene_scripts import SceneArgError, check_depth, check_prim_path, get_prim_script, list_prims_script
 
@@ -66,9 +67,10 @@ def test_path_is_embedded_as_one_string_constant() -> None:
 
 def test_scripts_run_in_the_real_sandbox_under_readonly() -> None:
     """The built-in scripts need nothing beyond what `readonly` allows (checked with the worker's executor)."""
+    from pxr import Usd, UsdGeom
+
     from kitgate.sandbox.executor import Executor
     from kitgate.sandbox.policy import load_policy
-    from pxr import Usd, UsdGeom
 
     stage = Usd.Stage.CreateInMemory()
     UsdGeom.Xform.Define(stage, "/World")

@@ -378,7 +378,7 @@ def test_custom_layer_data_with_lists_and_frame_precision_round_trip(bench: Benc
 
 # ------------------------------------------------------------------------------- a compromised child
 
-# Source appended to a copy of sandbox/child.py: forged wire deltas, built in the child (no file access
+# Source appended to a copy of sandbox/process/child.py: forged wire deltas, built in the child (no file access
 # needed), keyed by the marker prim the job defines. Everything else in the package is the real code.
 FORGE_SOURCE = r"""
 
@@ -424,30 +424,33 @@ def _kg_forge(real):
 
 
 def _forging_package(root: Path) -> Path:
-    """A `kitgate` package tree whose modules are links to the real ones, except sandbox/child.py."""
-    import kitgate.executor
-    import kitgate.policies
-    import kitgate.sandbox
-
+    """A `kitgate` package tree whose modules are links to the real ones, except sandbox/process/child.py."""
     import kitgate.client
     import kitgate.controller
+    import kitgate.executor
+    import kitgate.policies
     import kitgate.protocol
+    import kitgate.sandbox
     import kitgate.worker
 
     pkg = root / "kitgate"
     sandbox = pkg / "sandbox"
-    sandbox.mkdir(parents=True)
+    process = sandbox / "process"
+    process.mkdir(parents=True)
     for module in (kitgate.client, kitgate.controller, kitgate.executor, kitgate.policies, kitgate.protocol,
                    kitgate.worker):
         (pkg / module.__name__.rsplit(".", 1)[1]).symlink_to(Path(module.__file__).parent)
     real = Path(kitgate.sandbox.__file__).parent
     for item in real.iterdir():
-        if item.name not in ("child.py", "__pycache__"):
+        if item.name not in ("process", "__pycache__"):
             (sandbox / item.name).symlink_to(item)
-    text = (real / "child.py").read_text()
+    for item in (real / "process").iterdir():
+        if item.name not in ("child.py", "__pycache__"):
+            (process / item.name).symlink_to(item)
+    text = (real / "process" / "child.py").read_text()
     hook = "delta = build_delta(recorder)"
-    assert text.count(hook) == 1, "sandbox/child.py changed: update the forging hook of this test"
-    (sandbox / "child.py").write_text(text.replace(hook, "delta = _kg_forge(build_delta(recorder))") + FORGE_SOURCE)
+    assert text.count(hook) == 1, "sandbox/process/child.py changed: update the forging hook of this test"
+    (process / "child.py").write_text(text.replace(hook, "delta = _kg_forge(build_delta(recorder))") + FORGE_SOURCE)
     return root
 
 

@@ -67,7 +67,7 @@ def wait_job(client: httpx.Client, job_id: str, timeout: float = 60.0, pump: Any
 def kit_modules(request: pytest.FixtureRequest) -> Iterator[dict[str, Any]]:
     """Put the Kit stand-ins on sys.path, import them and the binding; remove all of it afterwards.
 
-    Like omni.kit.test's AsyncTestCaseFailOnLogError (facts §7), a test FAILS if anything logged
+    Like omni.kit.test's AsyncTestCaseFailOnLogError, a test FAILS if anything logged
     `carb.log_error` unless it is marked `@pytest.mark.kit_expected_errors`, and if any command, undo or
     redo ran off the main thread (stand-in thread check in omni.kit.undo).
     """

@@ -23,9 +23,10 @@ from typing import Any
 
 import pxr
 import pytest
+from pxr import Sdf, Usd
+
 from kitgate.sandbox.executor import Executor, SandboxUnavailable, usd_loader_env
 from kitgate.sandbox.policy import load_policy
-from pxr import Sdf, Usd
 
 from .conftest import CUBE_JOB, submit, wait_job
 

@@ -19,9 +19,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from pxr import Sdf, Usd, UsdGeom
+
 from kitgate.sandbox.executor import Executor, PendingDelta
 from kitgate.sandbox.policy import load_policy
-from pxr import Sdf, Usd, UsdGeom
 
 EXT_DIR = Path(__file__).resolve().parents[2] / "extension" / "kitgate.executor"
 
@@ -189,6 +190,7 @@ def test_a_command_that_fails_is_rolled_back_like_kit_does_it(kit_modules: dict[
     import carb
     import omni.kit.undo
     import omni.usd
+
     from kitgate.sandbox import delta as delta_mod
 
     stage = Usd.Stage.Open(Sdf.Layer.CreateAnonymous(".usda"))

@@ -19,9 +19,9 @@ from typing import Any
 import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from kitgate.sandbox.policy import load_policy
 
 from kitgate.protocol.claims import sign_claim
+from kitgate.sandbox.policy import load_policy
 from kitgate.worker.headless import HeadlessHost
 from kitgate.worker.runner import Runner, RunnerConfig
 

@@ -56,9 +56,8 @@ def test_only_ed25519_keys_with_a_kid_are_accepted() -> None:
 
 def test_the_checker_refuses_the_same_envelope_twice() -> None:
     """The in-memory replay window refuses a second use even when the journal is not asked."""
-    from kitgate.sandbox.policy import load_policy
-
     from kitgate.protocol.claims import build_claims, code_sha256, sign_claim
+    from kitgate.sandbox.policy import load_policy
     from kitgate.worker.verify import ClaimChecker
 
     key = Ed25519PrivateKey.generate()

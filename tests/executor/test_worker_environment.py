@@ -25,9 +25,8 @@ def test_the_environment_is_read_into_one_value(tmp_path: Path) -> None:
 
 
 def test_the_claim_checker_resolves_asset_roots_against_the_configured_root(tmp_path: Path) -> None:
-    from kitgate.sandbox.policy import load_policy
-
     from kitgate.protocol.claims import build_claims, code_sha256, sign_claim
+    from kitgate.sandbox.policy import load_policy
     from kitgate.worker.verify import ClaimChecker, parse_claim
 
     key = Ed25519PrivateKey.generate()

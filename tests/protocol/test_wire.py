@@ -29,11 +29,10 @@ def test_status_sets() -> None:
 
 
 def test_the_controller_and_the_store_use_the_protocol_statuses() -> None:
-    from kitgate.sandbox import outcome
-
     from kitgate.controller import store
     from kitgate.controller.models import REPORTABLE_STATUSES as MODEL_REPORTABLE
     from kitgate.controller.models import ExecutionStatus
+    from kitgate.sandbox import outcome
 
     assert [s.value for s in ExecutionStatus] == [s.value for s in JobStatus]
     assert MODEL_REPORTABLE == REPORTABLE_STATUSES and store.TERMINAL is TERMINAL_STATUSES
@@ -58,9 +57,8 @@ def test_normaliser_caps_and_falls_back() -> None:
 
 
 def test_the_worker_normalises_a_result_once_and_the_controller_accepts_it() -> None:
-    from kitgate.sandbox.outcome import JobOutcome
-
     from kitgate.controller.models import ExecutionResult
+    from kitgate.sandbox.outcome import JobOutcome
     from kitgate.worker.results import build_result, outcome_fields
 
     outcome = JobOutcome(status="succeeded", stdout="hi", changed_prims=["/A"], timings={"run_ms": 2.0})

@@ -21,9 +21,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from pxr import Sdf, Usd
+
 from kitgate.sandbox.executor import Executor
 from kitgate.sandbox.policy import load_policy
-from pxr import Sdf, Usd
 
 DEPTH = 6  # the job stage sits this many folders below the asset root
 SCENE = '#usda 1.0\n(\n    defaultPrim = "World"\n)\n\ndef Xform "World"\n{\n}\n'

@@ -106,7 +106,7 @@ def _policies(asset_root: str) -> list[Any]:
 
 def _names_for(policy: Any, t: type) -> list[str]:
     """Every public attribute name of `t` the policy lets a script reach."""
-    from kitgate.sandbox.proxies import qualname
+    from kitgate.sandbox.runtime.proxies import qualname
 
     names: set[str] = set()
     for cls in t.__mro__:
@@ -142,10 +142,17 @@ def _pool(stage: Any) -> list[Any]:
     return pool
 
 
+def _normalised(text: str) -> str:
+    for rx, sub in _NORMALISE:
+        text = rx.sub(sub, text)
+    return text
+
+
 def _repr(value: Any) -> str:
-    """repr, with lists compared as multisets: USD returns some token/layer lists in hash order."""
+    """repr, with lists compared as multisets: USD returns some token/layer lists in hash order. Addresses
+    are normalised before sorting, so the order cannot follow memory addresses."""
     if type(value) is list:
-        return "[" + ", ".join(sorted(repr(v) for v in value)) + "]"
+        return "[" + ", ".join(sorted(_normalised(repr(v)) for v in value)) + "]"
     return repr(value)
 
 
@@ -154,9 +161,7 @@ def _outcome(fn: Any, args: tuple[Any, ...]) -> str:
         out = _repr(fn(*args)) if callable(fn) else _repr(fn)
     except BaseException as exc:  # noqa: BLE001 - the outcome of any call is data here
         out = f"{type(exc).__name__}: {exc}"
-    for rx, sub in _NORMALISE:
-        out = rx.sub(sub, out)
-    return out[:2000]
+    return _normalised(out)[:2000]
 
 
 def _raiser(exc: BaseException) -> Any:
@@ -170,8 +175,8 @@ def probe(target: str, asset_root: str) -> dict[str, str]:
     """Outcome of every allowed read-only call on every pooled object, through the real runtime hooks."""
     from pxr import Usd
 
-    from kitgate.sandbox.proxies import qualname
-    from kitgate.sandbox.runtime import Hooks, JobContext
+    from kitgate.sandbox.runtime.hooks import Hooks, JobContext
+    from kitgate.sandbox.runtime.proxies import qualname
 
     stage = Usd.Stage.CreateInMemory()
     stage.GetRootLayer().ImportFromString(_scene(target))

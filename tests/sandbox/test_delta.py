@@ -15,8 +15,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from kitgate.sandbox.delta import ChangeRecorder, Delta, DeltaError, build_delta
 from pxr import Gf, Sdf, Usd, UsdGeom, UsdShade, Vt
+
+from kitgate.sandbox.delta import ChangeRecorder, Delta, DeltaError, build_delta
 
 
 def _base_text() -> str:

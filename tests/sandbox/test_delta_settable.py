@@ -14,10 +14,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from kitgate.sandbox.executor import Executor
-from kitgate.sandbox.policy import load_policy
 from pxr import Sdf, Usd, UsdGeom
 from test_isolated_helpers import policy_with_limits, stage_from
+
+from kitgate.sandbox.executor import Executor
+from kitgate.sandbox.policy import load_policy
 
 POLICY = load_policy("scene-edit")
 

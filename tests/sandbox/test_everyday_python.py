@@ -10,10 +10,11 @@ import contextlib
 import io
 
 import pytest
-from kitgate.sandbox.compiler import compile_source
-from kitgate.sandbox.policy import load_policy
-from kitgate.sandbox.runtime import run_guarded
 from pxr import Usd
+
+from kitgate.sandbox.compile.compiler import compile_source
+from kitgate.sandbox.policy import load_policy
+from kitgate.sandbox.runtime.hooks import run_guarded
 
 CASES = {
     "underscore_names": r'''

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import pytest
-from kitgate.sandbox.executor import Executor
-from kitgate.sandbox.policy import load_policy
 from pxr import Usd, UsdGeom
 from test_isolated_helpers import policy_with_limits, stage_from
+
+from kitgate.sandbox.executor import Executor
+from kitgate.sandbox.policy import load_policy
 
 
 def _base() -> str:

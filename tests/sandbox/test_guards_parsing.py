@@ -9,13 +9,14 @@ clean LimitExceeded/SandboxDenied before the work starts, and the next job must 
 from __future__ import annotations
 
 import pytest
-from kitgate.sandbox import bounds
-from kitgate.sandbox.bounds import LimitExceeded, parse_format_spec, percent_fields, percent_output_size
-from kitgate.sandbox.executor import Executor
-from kitgate.sandbox.guards import SandboxDenied
-from kitgate.sandbox.native import MAX_DEPTH, check_value, path_nesting
-from kitgate.sandbox.policy import load_policy
 from pxr import Sdf, Usd
+
+from kitgate.sandbox.executor import Executor
+from kitgate.sandbox.policy import load_policy
+from kitgate.sandbox.runtime import bounds
+from kitgate.sandbox.runtime.bounds import LimitExceeded, parse_format_spec, percent_fields, percent_output_size
+from kitgate.sandbox.runtime.guards import SandboxDenied
+from kitgate.sandbox.runtime.native import MAX_DEPTH, check_value, path_nesting
 
 SPECS = ["", ">10", "\n>12", "\r^9", "x<5", "0=8", "+08.3f", " z#010_.2e", "*^+20,", "<", "\n<", ".3",
          "%", "10.4%", "#x", "_b", ",d", "07"]

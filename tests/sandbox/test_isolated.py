@@ -13,11 +13,13 @@ import time
 from pathlib import Path
 
 import pytest
+from pxr import Usd, UsdGeom
+from test_isolated_helpers import alive, child_pids, policy_with_limits, stage_from
+
 from kitgate.sandbox import executor as executor_mod
 from kitgate.sandbox.executor import Executor
 from kitgate.sandbox.policy import load_policy
-from pxr import Usd, UsdGeom
-from test_isolated_helpers import alive, child_pids, policy_with_limits, stage_from
+from kitgate.sandbox.process import handle as process_handle
 
 
 def _base() -> str:
@@ -289,7 +291,7 @@ def test_fork_server_crash_is_survived(ex: Executor, policies: dict) -> None:
 
 def test_wedged_fork_server_is_replaced(ex: Executor, policies: dict, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(executor_mod, "SERVER_GRACE_S", 0.5)
-    monkeypatch.setattr(executor_mod, "ACK_TIMEOUT_S", 1.0)
+    monkeypatch.setattr(process_handle, "ACK_TIMEOUT_S", 1.0)
     # Wedged before it accepted the job: the job never ran, so it is retried on a fresh server.
     ex.start()
     wedged = ex.server_pid

@@ -12,10 +12,11 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from kitgate.sandbox.compiler import compile_source
-from kitgate.sandbox.policy import PolicyError, load_policy, parse_policy
-from kitgate.sandbox.runtime import run_guarded
 from pxr import Usd
+
+from kitgate.sandbox.compile.compiler import compile_source
+from kitgate.sandbox.policy import PolicyError, load_policy, parse_policy
+from kitgate.sandbox.runtime.hooks import run_guarded
 
 REPO = Path(__file__).resolve().parents[2]
 

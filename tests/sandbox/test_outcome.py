@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import pytest
+
 from kitgate.controller.models import ExecutionResult
-from kitgate.sandbox.compiler import compile_source
+from kitgate.sandbox.compile.compiler import compile_source
 from kitgate.sandbox.outcome import JobOutcome
 from kitgate.sandbox.policy import load_policy
 

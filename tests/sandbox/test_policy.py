@@ -9,6 +9,7 @@ import os
 from pathlib import Path
 
 import pytest
+
 from kitgate.sandbox.policy import PolicyError, list_policies, load_policy, parse_policy
 
 MINIMAL = """

@@ -10,10 +10,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from kitgate.sandbox.compiler import compile_source
-from kitgate.sandbox.policy import Policy, load_policy
-from kitgate.sandbox.runtime import RunReport, run_guarded
 from pxr import Sdf, Usd
+
+from kitgate.sandbox.compile.compiler import compile_source
+from kitgate.sandbox.policy import Policy, load_policy
+from kitgate.sandbox.runtime.hooks import RunReport, run_guarded
 
 
 @pytest.fixture(scope="module")

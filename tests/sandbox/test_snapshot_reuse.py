@@ -16,12 +16,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from kitgate.sandbox import executor as executor_mod
-from kitgate.sandbox.executor import Executor
-from kitgate.sandbox.forkserver import ForkServer, _Need
-from kitgate.sandbox.policy import load_policy
 from pxr import Sdf, Usd, UsdGeom
 from test_isolated_helpers import alive, child_pids, stage_from
+
+from kitgate.sandbox.executor import Executor
+from kitgate.sandbox.policy import load_policy
+from kitgate.sandbox.process import snapshots as snapshots_mod
+from kitgate.sandbox.process.forkserver import ForkServer, _Need
 
 # What a job sees of its scene; the same script runs as plain Python on the host's stage to compare.
 LOOK = """
@@ -65,7 +66,7 @@ def ex(tmp_path: Path):
 @pytest.fixture()
 def reuse_small(monkeypatch: pytest.MonkeyPatch) -> None:
     """Take the notice-counting path for small scenes too (normally they are exported every job)."""
-    monkeypatch.setattr(executor_mod, "SNAPSHOT_REUSE_MIN_BYTES", 0)
+    monkeypatch.setattr(snapshots_mod, "SNAPSHOT_REUSE_MIN_BYTES", 0)
 
 
 def _edit_define(st: Usd.Stage) -> None:
@@ -187,7 +188,7 @@ def test_a_reloaded_file_layer_is_seen(ex: Executor, policy: Any, reuse_small: N
 def test_large_layers_skip_the_export_and_stay_exact(ex: Executor, policy: Any) -> None:
     """At the real threshold: a layer above SNAPSHOT_REUSE_MIN_BYTES is not exported while unchanged."""
     st = stage_from(_base_text(extra_prims=3000))
-    assert len(st.GetRootLayer().ExportToString()) >= executor_mod.SNAPSHOT_REUSE_MIN_BYTES
+    assert len(st.GetRootLayer().ExportToString()) >= snapshots_mod.SNAPSHOT_REUSE_MIN_BYTES
     plain = stage_from(_base_text(extra_prims=3000))
     reused = []
     for i in range(4):
@@ -347,7 +348,7 @@ def test_server_asks_for_what_it_does_not_hold(server: ForkServer, policy: Any) 
 def test_server_compiles_itself_when_the_hosts_python_differs(server: ForkServer, policy: Any) -> None:
     import marshal
 
-    from kitgate.sandbox.compiler import compile_source
+    from kitgate.sandbox.compile.compiler import compile_source
 
     source = EDIT % 3
     compiled = compile_source(source, policy)

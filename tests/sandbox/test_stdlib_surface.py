@@ -9,10 +9,11 @@ import io
 from typing import Any
 
 import pytest
-from kitgate.sandbox.compiler import compile_source
-from kitgate.sandbox.policy import PolicyError, load_policy, parse_policy
-from kitgate.sandbox.runtime import run_guarded
 from pxr import Usd
+
+from kitgate.sandbox.compile.compiler import compile_source
+from kitgate.sandbox.policy import PolicyError, load_policy, parse_policy
+from kitgate.sandbox.runtime.hooks import run_guarded
 
 BENIGN = {
     "typing_everywhere": r'''
@@ -244,7 +245,7 @@ def _run(src: str, policy_name: str = "scene-edit") -> Any:
 @pytest.mark.parametrize("policy_name", ["scene-edit", "trusted"])
 def test_operator_functions_hit_the_same_limit_as_symbols(function_form: str, symbol_form: str,
                                                           policy_name: str) -> None:
-    from kitgate.sandbox.guards import Allocation
+    from kitgate.sandbox.runtime.guards import Allocation
 
     half = f"half = 'x' * {Allocation(load_policy(policy_name).limits.memory_mb).max_items // 2 + 1}\n"
     via_function = _run(f"import operator\n{half}{function_form}\n", policy_name)

@@ -218,7 +218,7 @@ def static_refusals(source: bytes, pol: Any) -> tuple[list[dict[str, Any]], int]
     import ast
     import importlib
 
-    from kitgate.sandbox.runtime import _decide
+    from kitgate.sandbox.runtime.hooks import _decide
 
     tree = ast.parse(source.decode("utf-8"))
     aliases = _module_aliases(tree)
@@ -314,7 +314,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Compile-time verdict only: exit 0 valid, 1 violations, 2 usage error."""
         require("worker", command="validate")
-        from kitgate.sandbox.compiler import compile_source
+        from kitgate.sandbox.compile.compiler import compile_source
 
         try:
             pol = _policy(policy, policy_dir, asset_root)

@@ -124,7 +124,7 @@ class JobService:
         return self.load_policy(name)
 
     async def compile(self, code: str, policy: Any) -> Any:
-        from kitgate.sandbox.compiler import compile_source
+        from kitgate.sandbox.compile.compiler import compile_source
 
         if len(code) <= _INLINE_COMPILE_BYTES:
             return compile_source(code, policy)

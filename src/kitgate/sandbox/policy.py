@@ -36,7 +36,7 @@ PATTERN_RE = re.compile(r"^[A-Za-z*][A-Za-z0-9_*]*$")
 MAX_POLICY_BYTES = 512 * 1024
 MODES = ("isolated", "in_process")
 
-# Names that no policy may ever hand to a script (checklist section 1).
+# Names that no policy may ever hand to a script.
 FORBIDDEN_BUILTINS = frozenset(
     [
         "eval",
@@ -480,7 +480,7 @@ def parse_policy(data: bytes, expected_name: str | None = None, asset_base: str 
     bad = sorted(set(builtins_) & FORBIDDEN_BUILTINS)
     if bad:
         raise _err(pname, f"builtins may never include: {', '.join(bad)}")
-    from kitgate.sandbox.guards import KNOWN_BUILTINS  # lazy: keeps policy importable without the runtime
+    from kitgate.sandbox.runtime.guards import KNOWN_BUILTINS  # lazy: keeps policy importable without the runtime
 
     unknown_b = sorted(set(builtins_) - KNOWN_BUILTINS - RUNTIME_BUILTINS)
     if unknown_b:
@@ -506,8 +506,8 @@ def parse_policy(data: bytes, expected_name: str | None = None, asset_base: str 
         if extra:
             raise _err(pname, f"unknown key(s) in module {mod!r}: {', '.join(sorted(extra))}")
         names = _str_list(pname, f"modules.{mod}.attributes", spec.get("attributes", []), PATTERN_RE)
-        from kitgate.sandbox import numpy_surface
-        from kitgate.sandbox.stdlib import VETTED_NAMES  # lazy, like guards above
+        from kitgate.sandbox.runtime import numpy_surface
+        from kitgate.sandbox.runtime.stdlib import VETTED_NAMES  # lazy, like guards above
 
         vetted = numpy_surface.vetted_names(mod)
         unvetted = sorted(set(names) - (vetted if vetted is not None else VETTED_NAMES.get(mod, frozenset(names))))
@@ -534,7 +534,7 @@ def parse_policy(data: bytes, expected_name: str | None = None, asset_base: str 
         if extra:
             raise _err(pname, f"unknown key(s) in type {qual!r}: {', '.join(sorted(extra))}")
         names = _str_list(pname, f"types.{qual}.attributes", spec.get("attributes", []), PATTERN_RE)
-        from kitgate.sandbox.numpy_surface import vetted_type_attributes
+        from kitgate.sandbox.runtime.numpy_surface import vetted_type_attributes
 
         vetted_attrs = vetted_type_attributes(qual)
         if vetted_attrs is not None and set(names) - vetted_attrs:
@@ -549,7 +549,7 @@ def parse_policy(data: bytes, expected_name: str | None = None, asset_base: str 
         types[qual] = TypeRule(exact, globs, settable, item_write)
 
     if any(m == "numpy" or m.startswith("numpy.") for m in modules):
-        from kitgate.sandbox.numpy_surface import installed
+        from kitgate.sandbox.runtime.numpy_surface import installed
 
         if not installed():
             raise _err(pname, "lists module 'numpy', which is not installed on this host: install it "

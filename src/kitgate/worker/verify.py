@@ -130,9 +130,8 @@ class ClaimChecker:
 
     def check(self, raw: RawClaim, *, now: float | None = None) -> Job:
         """Return the verified Job or raise ClaimRefused."""
-        from kitgate.sandbox.policy import PolicyError, load_policy
-
         from kitgate.protocol.claims import ClaimError, verify_claim
+        from kitgate.sandbox.policy import PolicyError, load_policy
 
         now = time.time() if now is None else now
         try:

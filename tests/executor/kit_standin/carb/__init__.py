@@ -1,6 +1,7 @@
 """Stand-in for carb logging: log_verbose/log_info/log_warn/log_error, recorded for assertions.
 
-Kit fact this stand-in carries: `omni.kit.test` fails a run on any `[error]` log line (facts §7, §11.28;
+Kit fact this stand-in carries: `omni.kit.test` fails a run on any `[error]` log line
+(omni.kit.test docs, AsyncTestCaseFailOnLogError;
 omni.kit.commands 1.6.2 end_group docs: "omni.kit.test treats logged errors as test failures globally").
 The `kit_modules` fixture therefore fails every test that emitted `log_error` unless the test declares
 it expects one (see tests/executor/conftest.py).

@@ -1,5 +1,6 @@
 """Stand-in for carb.eventdispatcher (Events 2.0): observe_event returns a guard; dropping or
-resetting the guard stops delivery. Observers run on the thread that dispatches (facts §3.2)."""
+resetting the guard stops delivery. Observers run on the thread that dispatches
+(Kit 107+ Events 2.0, carb.eventdispatcher docs)."""
 
 import contextlib
 import weakref

@@ -1,3 +1,3 @@
-"""omni.kit.test discovers test classes in this module inside Kit (facts §1.7); never imported elsewhere."""
+"""omni.kit.test discovers test classes in this module inside Kit ([[test]]); never imported elsewhere."""
 
 from .test_in_kit import *  # noqa: F403

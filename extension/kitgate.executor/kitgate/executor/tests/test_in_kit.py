@@ -32,8 +32,9 @@ class TestKitgateExecutorInKit(omni.kit.test.AsyncTestCaseFailOnLogError):
             starter.close()
 
     async def test_undo_and_redo_restore_the_layer_byte_for_byte(self) -> None:
-        from kitgate.sandbox.delta import Delta
         from pxr import Sdf, Usd, UsdGeom
+
+        from kitgate.sandbox.delta import Delta
 
         stage = Usd.Stage.CreateInMemory()
         UsdGeom.Xform.Define(stage, "/World")

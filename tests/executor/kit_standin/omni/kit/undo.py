@@ -17,7 +17,8 @@ https://docs.omniverse.nvidia.com/kit/docs/omni.kit.commands/1.6.2/CHANGELOG.htm
 - `undo()` calls `undo()` of each popped entry; a raising `undo()` is logged with `carb.log_error`.
 - `redo()` pops the redo stack and executes the SAME command object again, i.e. calls its `do()`
   (`Redo.do` -> `_execute_group_entries`, which only builds new instances for `repeat`).
-- Commands, undo and redo belong to the main thread [inferred: plain Python state; facts §3.4]; this
+- Commands, undo and redo belong to the main thread [inferred: plain Python
+  state; Kit's rule that omni.usd and commands belong to the main thread]; this
   stand-in records a violation in THREAD_VIOLATIONS so tests can assert it never happens.
 """
 

@@ -39,10 +39,10 @@ import typing
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from kitgate.sandbox.guards import LimitExceeded, SandboxDenied
+from kitgate.sandbox.runtime.guards import LimitExceeded, SandboxDenied
 
 if TYPE_CHECKING:
-    from kitgate.sandbox.runtime import JobContext
+    from kitgate.sandbox.runtime.hooks import JobContext
 
 MAX_COMBINATORIC_WIDTH = 10_000  # product(repeat=)/permutations(r=): tuples of this many items at most
 MAX_TEE = 64
@@ -359,7 +359,7 @@ class _NamedTupleBase:
 def _script_function(fn: Any) -> bool:
     from types import FunctionType
 
-    from kitgate.sandbox.compiler import FILENAME
+    from kitgate.sandbox.compile.compiler import FILENAME
 
     return type(fn) is FunctionType and fn.__code__.co_filename == FILENAME
 
@@ -664,7 +664,7 @@ def _fraction_ctor(numerator: Any = 0, denominator: Any = None) -> fractions.Fra
 def _decimal_module(ctx: JobContext, module: str, name: str, value: Any) -> Any:
     if ctx.policy.mode != "isolated":
         raise SandboxDenied(f"{module} is available in isolated policies only")
-    from kitgate.sandbox.proxies import GuardedCallable
+    from kitgate.sandbox.runtime.proxies import GuardedCallable
 
     if module == "decimal" and name == "Decimal":
         return GuardedCallable(value, _decimal_ctor, "decimal.Decimal")
@@ -740,7 +740,7 @@ def ctx_deque(ctx: JobContext) -> type:
     if cached is not None:
         return cached
     alloc = ctx.alloc
-    from kitgate.sandbox.guards import bounded_items
+    from kitgate.sandbox.runtime.guards import bounded_items
 
     class deque(collections.deque):  # noqa: N801 - stands in for collections.deque
         __slots__ = ()

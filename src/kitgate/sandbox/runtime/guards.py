@@ -18,8 +18,8 @@ from collections.abc import Callable, Iterable
 from fractions import Fraction as _Fraction
 from typing import Any
 
-from kitgate.sandbox import bounds
-from kitgate.sandbox.bounds import (
+from kitgate.sandbox.runtime import bounds
+from kitgate.sandbox.runtime.bounds import (
     MAX_INT_BITS,
     LimitExceeded,
     check_format_spec,

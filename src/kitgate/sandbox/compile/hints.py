@@ -39,7 +39,12 @@ NODE_HINTS: dict[str, str] = {
 
 
 MODULE_HINTS: dict[str, str] = {
-    "numpy": "For vectors and arrays use pxr.Gf (Gf.Vec3f, Gf.Matrix4d) and pxr.Vt (Vt.Vec3fArray).",
+    "numpy": "numpy runs only in isolated policies (scene-edit, readonly): one of its C calls cannot be "
+             "stopped in-process. Here use pxr.Gf (Gf.Vec3f, Gf.Matrix4d) and pxr.Vt (Vt.Vec3fArray).",
+    "re": "re runs only in isolated policies (scene-edit, readonly): a backtracking match cannot be stopped "
+          "in-process. Here use str methods (startswith, split, replace).",
+    "decimal": "decimal runs only in isolated policies (scene-edit, readonly); here use float or fractions of ints.",
+    "fractions": "fractions runs only in isolated policies (scene-edit, readonly); here use float.",
     "json": "To return data, make it the last expression or assign it to `result`; it is sent back as JSON.",
     "os": "There is no file system access; build asset paths as strings under the policy's asset roots.",
     "pathlib": "There is no file system access; build asset paths as strings under the policy's asset roots.",

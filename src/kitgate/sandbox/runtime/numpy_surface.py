@@ -32,10 +32,10 @@ import os
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from kitgate.sandbox.guards import LimitExceeded, SandboxDenied
+from kitgate.sandbox.runtime.guards import LimitExceeded, SandboxDenied
 
 if TYPE_CHECKING:
-    from kitgate.sandbox.runtime import JobContext
+    from kitgate.sandbox.runtime.hooks import JobContext
 
 NUMPY_MODULES = frozenset({"numpy", "numpy.linalg", "numpy.random"})
 ARRAY_SHARE = 4  # one array may use a quarter of the job's memory (Allocation.max_items is memory/16 bytes)
@@ -167,7 +167,7 @@ def _size(np: Any, x: Any) -> int:
 
 
 def _unwrap(x: Any) -> Any:
-    from kitgate.sandbox.proxies import GuardedCallable
+    from kitgate.sandbox.runtime.proxies import GuardedCallable
 
     return x._kg_wrapped if type(x) is GuardedCallable else x
 
@@ -524,7 +524,7 @@ def module_value(ctx: JobContext, module: str, name: str, value: Any) -> Any:
     if name in DTYPE_NAMES or name in CONSTANTS:
         return value  # number types (np.float32(x) gives a number or a float32 array) and floats
     if name == "ndarray":
-        from kitgate.sandbox.proxies import GuardedCallable
+        from kitgate.sandbox.runtime.proxies import GuardedCallable
 
         return GuardedCallable(value, _refuse_ndarray, "np.ndarray")
     return _function(ctx, np, name, value, f"np.{name}")

@@ -23,7 +23,7 @@ from functools import partial
 from itertools import chain, compress
 from typing import Any
 
-from kitgate.sandbox.guards import SandboxDenied
+from kitgate.sandbox.runtime.guards import SandboxDenied
 
 MAX_DEPTH = 1000
 _NOT_BRACKET = re.compile(r"[^\[\](){}]+")

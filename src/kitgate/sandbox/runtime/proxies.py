@@ -15,10 +15,10 @@ import copy
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from kitgate.sandbox.anchoring import anchored_move, walk
-from kitgate.sandbox.assets import AssetDenied, check_asset_path, check_asset_value
-from kitgate.sandbox.guards import LimitExceeded, SandboxDenied
-from kitgate.sandbox.native import (
+from kitgate.sandbox.runtime.anchoring import anchored_move, walk
+from kitgate.sandbox.runtime.assets import AssetDenied, check_asset_path, check_asset_value
+from kitgate.sandbox.runtime.guards import LimitExceeded, SandboxDenied
+from kitgate.sandbox.runtime.native import (
     MAX_DEPTH,
     check_args,
     check_paths,
@@ -32,7 +32,7 @@ from kitgate.sandbox.native import (
 )
 
 if TYPE_CHECKING:
-    from kitgate.sandbox.runtime import JobContext
+    from kitgate.sandbox.runtime.hooks import JobContext
 
 
 def qualname(t: type) -> str:

@@ -28,16 +28,18 @@ from typing import Any
 
 from RestrictedPython.Guards import guarded_iter_unpack_sequence, guarded_unpack_sequence
 
-from kitgate.sandbox import hints, numpy_surface, stdlib
-from kitgate.sandbox.assets import AssetDenied, check_asset_path, check_asset_value
-from kitgate.sandbox.compiler import (
+from kitgate.sandbox.compile import hints
+from kitgate.sandbox.compile.compiler import (
     FILENAME,
     LAST_VALUE,
     READABLE_DUNDERS,
     CompileResult,
     name_problem,
 )
-from kitgate.sandbox.guards import (
+from kitgate.sandbox.policy import Policy
+from kitgate.sandbox.runtime import numpy_surface, stdlib
+from kitgate.sandbox.runtime.assets import AssetDenied, check_asset_path, check_asset_value
+from kitgate.sandbox.runtime.guards import (
     CONTAINER_GUARDS,
     INT_GUARDS,
     STR_GUARDS,
@@ -55,9 +57,8 @@ from kitgate.sandbox.guards import (
     make_sized,
     make_sum,
 )
-from kitgate.sandbox.native import MAX_DEPTH, check_args, checked_call
-from kitgate.sandbox.policy import Policy
-from kitgate.sandbox.proxies import (
+from kitgate.sandbox.runtime.native import MAX_DEPTH, check_args, checked_call
+from kitgate.sandbox.runtime.proxies import (
     METHOD_GUARDS,
     GuardedCallable,
     ModuleProxy,

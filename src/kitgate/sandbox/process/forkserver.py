@@ -164,10 +164,11 @@ class ForkServer:
         """Import and exercise the hot paths once so every child starts with them paged in (COW)."""
         from pxr import Gf, Sdf, Usd, UsdGeom, UsdLux, UsdShade
 
-        from kitgate.sandbox import compiler, runtime  # noqa: F401
-        from kitgate.sandbox.child import read_job  # noqa: F401
+        from kitgate.sandbox.compile import compiler  # noqa: F401
         from kitgate.sandbox.delta import ChangeRecorder, build_delta
-        from kitgate.sandbox.rlimits import prepare
+        from kitgate.sandbox.process.child import read_job  # noqa: F401
+        from kitgate.sandbox.process.rlimits import prepare
+        from kitgate.sandbox.runtime import hooks  # noqa: F401
 
         prepare()
         stage = Usd.Stage.CreateInMemory()  # loads the schema registry and plugins once
@@ -210,8 +211,8 @@ class ForkServer:
         (import proxies, attribute decisions) are filled before fork and every child inherits them."""
         from pxr import Usd
 
-        from kitgate.sandbox.compiler import compile_source
-        from kitgate.sandbox.runtime import run_guarded
+        from kitgate.sandbox.compile.compiler import compile_source
+        from kitgate.sandbox.runtime.hooks import run_guarded
 
         for source in (*WARM_SCRIPTS, *SPARE_WARM_SCRIPTS):  # spares then find theirs in the compile cache
             compiled = compile_source(source, policy)
@@ -225,7 +226,7 @@ class ForkServer:
         code = req.get("code")
         if isinstance(code, dict) and code.get("magic") == CODE_MAGIC and isinstance(code.get("data"), str):
             return base64.b64decode(code["data"]), str(code.get("sha256", ""))
-        from kitgate.sandbox.compiler import compile_source
+        from kitgate.sandbox.compile.compiler import compile_source
 
         compiled = compile_source(req["source"], policy)
         if not compiled.ok or compiled.code is None:
@@ -246,7 +247,7 @@ class ForkServer:
         `text`: the layer's content. Served from the copy if its sha256 is a known id, or if the copy
         plus the sync delta exports to exactly that text; otherwise parsed and composed ("rebuilt").
         """
-        from kitgate.sandbox.child import open_snapshot
+        from kitgate.sandbox.process.child import open_snapshot
 
         ident = "<anonymous>" if snapshot.get("anonymous") else str(snapshot["identifier"])
         same = self._snapshot is not None and ident == self._ident
@@ -299,7 +300,7 @@ class ForkServer:
     # ----------------------------------------------------------------------------------- children
 
     def _fork_child(self, spare: bool) -> _Child:
-        from kitgate.sandbox.child import ChildSetup, run_child
+        from kitgate.sandbox.process.child import ChildSetup, run_child
 
         assert self._snapshot is not None
         stage, layer = self._snapshot
@@ -444,8 +445,8 @@ class ForkServer:
             self._reap(block=True)
 
     def run_job(self, req: dict[str, Any]) -> tuple[dict[str, Any], bytes]:
-        from kitgate.sandbox.child import encode_job
-        from kitgate.sandbox.procstat import run_delay_ms
+        from kitgate.sandbox.process.child import encode_job
+        from kitgate.sandbox.process.procstat import run_delay_ms
 
         cpu0 = time.process_time()
         wait0 = run_delay_ms()

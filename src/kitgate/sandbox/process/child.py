@@ -20,8 +20,8 @@ import traceback
 from dataclasses import dataclass
 from typing import Any, NoReturn
 
-from kitgate.sandbox.procstat import run_delay_ms
-from kitgate.sandbox.rlimits import (
+from kitgate.sandbox.process.procstat import run_delay_ms
+from kitgate.sandbox.process.rlimits import (
     ChildLimits,
     address_space_for,
     apply_base_limits,
@@ -138,9 +138,9 @@ def _warm(setup: ChildSetup, cmd_fd: int) -> None:
     try:
         from pxr import Usd
 
-        from kitgate.sandbox.compiler import compile_source
+        from kitgate.sandbox.compile.compiler import compile_source
         from kitgate.sandbox.delta import ChangeRecorder, build_delta
-        from kitgate.sandbox.runtime import run_guarded
+        from kitgate.sandbox.runtime.hooks import run_guarded
 
         policy = setup.warm_policy
         for source in setup.warm_scripts:
@@ -177,7 +177,7 @@ def _read_exact(fd: int, n: int) -> bytes | None:
 
 def read_job(setup: ChildSetup, cmd_fd: int) -> ChildJob | None:
     """One frame from the server: 4-byte length + JSON header, then the marshalled code object."""
-    from kitgate.sandbox.compiler import CompileResult
+    from kitgate.sandbox.compile.compiler import CompileResult
 
     head = _read_exact(cmd_fd, 4)
     if head is None:
@@ -257,7 +257,7 @@ def run_child(setup: ChildSetup, cmd_fd: int, result_fd: int, err_fd: int) -> No
     t0 = time.perf_counter()
     try:
         from kitgate.sandbox.delta import ChangeRecorder, Delta, DeltaError, DeltaTooLarge, build_delta
-        from kitgate.sandbox.runtime import run_guarded
+        from kitgate.sandbox.runtime.hooks import run_guarded
 
         stage, layer = setup.stage, setup.layer
         if job.sync is not None:

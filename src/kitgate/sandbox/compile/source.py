@@ -1,0 +1,108 @@
+"""Source checks that run before the parser: decoding, identifiers, size and nesting.
+
+Why before the parser: a coding cookie or a bidi control makes the parser see something a reviewer
+does not, and deep nesting blows the parser's or the compiler's stack. So the bytes are decoded here,
+by our rules, and the tree's depth is measured before anything recurses over it.
+"""
+
+from __future__ import annotations
+
+import ast
+import io
+import re
+import tokenize
+import unicodedata
+
+from kitgate.sandbox.compile.result import Collector
+
+_BIDI = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f\u061c")
+_COOKIE_RE = re.compile(r"^[ \t\f]*#.*?coding[:=][ \t]*([-\w.]+)", re.ASCII)
+
+
+def decode(source: str | bytes, out: Collector) -> str | None:
+    if isinstance(source, (bytes, bytearray)):
+        try:
+            text = bytes(source).decode("utf-8", errors="strict")
+        except UnicodeDecodeError as exc:
+            line = bytes(source)[: exc.start].count(b"\n") + 1
+            out.add(line, 0, "decode", "source is not valid UTF-8", "Send the script as UTF-8 text.")
+            return None
+    elif isinstance(source, str):
+        text = source
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            out.add(1, 0, "decode", "source contains unpaired surrogates", "Send the script as UTF-8 text.")
+            return None
+    else:
+        out.add(1, 0, "decode", "source must be text", "Send the script as UTF-8 text.")
+        return None
+    for lineno, line in enumerate(text.split("\n")[:2], start=1):
+        if _COOKIE_RE.match(line):
+            out.add(
+                lineno,
+                0,
+                "coding-cookie",
+                "PEP 263 coding declarations are not allowed",
+                "Delete the `# coding: ...` line; scripts are always UTF-8.",
+            )
+    line, col = 1, 0
+    for ch in text:
+        if ch == "\n":
+            line, col = line + 1, 0
+            continue
+        code = ord(ch)
+        if (
+            (code < 32 and ch not in "\t\r\f")
+            or code == 127
+            or ch in _BIDI
+            or ch in "\u2028\u2029"
+            or (code > 127 and unicodedata.category(ch) in ("Cf", "Cc", "Co", "Cs", "Zl", "Zp"))
+        ):
+            out.add(
+                line,
+                col,
+                "control-char",
+                f"control or bidirectional character U+{code:04X} is not allowed",
+                "Remove invisible and bidirectional control characters (Trojan Source).",
+            )
+        col += 1
+    return text
+
+
+def check_identifiers(text: str, out: Collector) -> None:
+    """The parser NFKC-normalises identifiers (`ｅｖａｌ` becomes `eval`); refuse non-ASCII names."""
+    try:
+        for tok in tokenize.generate_tokens(io.StringIO(text).readline):
+            if tok.type == tokenize.NAME and not tok.string.isascii():
+                norm = unicodedata.normalize("NFKC", tok.string)
+                out.add(
+                    tok.start[0],
+                    tok.start[1],
+                    "non-ascii-identifier",
+                    f"identifier {tok.string!r} is not ASCII (it would be read as {norm!r})",
+                    "Use ASCII letters, digits and underscores in names; non-ASCII text belongs in strings.",
+                )
+            elif tok.type == tokenize.ERRORTOKEN and not tok.string.isascii() and not tok.string.isspace():
+                out.add(
+                    tok.start[0],
+                    tok.start[1],
+                    "non-ascii-identifier",
+                    f"character {tok.string!r} is not valid here",
+                    "Use ASCII letters, digits and underscores in names.",
+                )
+    except (tokenize.TokenError, SyntaxError, IndentationError):
+        return  # the parser reports it with a better message
+
+
+def ast_depth(tree: ast.AST, limit: int) -> tuple[int, ast.AST | None]:
+    stack: list[tuple[ast.AST, int]] = [(tree, 1)]
+    deepest = 0
+    while stack:
+        node, depth = stack.pop()
+        if depth > deepest:
+            deepest = depth
+            if depth > limit:
+                return depth, node
+        stack.extend((child, depth + 1) for child in ast.iter_child_nodes(node))
+    return deepest, None
