@@ -24,7 +24,7 @@ import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from types import ModuleType, SimpleNamespace
-from typing import Any
+from typing import Any, NamedTuple
 
 from RestrictedPython.Guards import guarded_iter_unpack_sequence, guarded_unpack_sequence
 
@@ -346,261 +346,358 @@ def _format_method(ctx: JobContext, obj: str, name: str) -> Callable[..., str]:
     return lambda mapping: fmt.vformat(obj, (), mapping)
 
 
+class _StepHooks(NamedTuple):
+    """The step counter's closures: they share one `steps`/`checkpoint` pair, so they are built together."""
+
+    charge: Callable[[int], None]
+    tickx: Callable[[], bool]
+    tick_refill: Callable[[], None]
+    steps_taken: Callable[[], int]
+
+
+def _make_script_attr(ctx: JobContext) -> Callable[[Any, str], Any]:
+    """Attribute reads on the script's own classes and instances, which the policy's type rules do not cover."""
+
+    def script_attr(obj: Any, name: str) -> Any:
+        """The script's own classes and instances: public and `_private` names, the readable dunders and
+        the special methods scripts may define; never the sandbox's `_x_` names or other dunders."""
+        if name in READABLE_DUNDERS:
+            return _dunder_read(ctx, obj, name)
+        if name.startswith("_") and (name_problem(name, method=True) is not None
+                                     or stdlib.is_typing_machinery(name)):
+            raise SandboxDenied(f"attribute {name!r} is not available: dunders other than the everyday "
+                                "special methods, `_x_` names and typing/abc machinery are reserved")
+        return getattr(obj, name)
+
+    return script_attr
+
+
+def _make_super_attr(ctx: JobContext, script_attr: Callable[[Any, str], Any]) -> Callable[[Any, str], Any]:
+    """`super().name` reads, which only make sense inside a class the script defined."""
+    script_classes = ctx.script_classes
+
+    def super_attr(obj: Any, name: str) -> Any:
+        """`super().name` inside the script's own classes; the next class in the MRO is a script class, a
+        built-in exception, an Enum or a namedtuple base, all of whose reachable names are plain."""
+        if obj.__thisclass__ not in script_classes:
+            raise SandboxDenied("super() is available inside classes the script defines")
+        return script_attr(obj, name)
+
+    return super_attr
+
+
+def _make_module_attr(ctx: JobContext, module_proxy: Callable[[str], ModuleProxy],
+                      real_module: Callable[[str], ModuleType]) -> Callable[[ModuleProxy, str], Any]:
+    """`module.name` reads: resolved once under the policy's module rules and cached on the proxy."""
+    policy = ctx.policy
+    in_process = policy.mode == "in_process"
+
+    def module_attr(proxy: ModuleProxy, name: str) -> Any:
+        values = proxy._kg_values
+        if name in values:
+            return values[name]
+        mod = proxy._kg_name
+        sub = f"{mod}.{name}"
+        if sub in policy.modules or any(m.startswith(sub + ".") for m in policy.modules):
+            value: Any = module_proxy(sub)
+        else:
+            rule = policy.modules.get(mod)
+            if rule is None or not rule.allows(name) or name.startswith("_"):
+                raise SandboxDenied(f"module {mod!r} has no attribute {name!r} under policy {policy.name!r}")
+            real = real_module(mod)
+            try:
+                value = getattr(real, name)
+            except AttributeError:
+                raise SandboxDenied(f"module {mod!r} has no attribute {name!r}") from None
+            if isinstance(value, ModuleType):
+                raise SandboxDenied(f"{sub} is a module the policy does not list")
+            if numpy_surface.owns(mod):
+                std = numpy_surface.module_value(ctx, mod, name, value)
+            else:
+                std = stdlib.module_value(ctx, mod, name, value) if not is_native(mod) else stdlib._MISSING
+            value = module_value_guard(ctx, mod, name, value) if std is stdlib._MISSING else std
+            if in_process and is_native(mod):
+                value = native_value(value, ctx)
+        values[name] = value
+        return value
+
+    return module_attr
+
+
+def _make_apply(ctx: JobContext) -> Callable[[Any, Any, str], Any]:
+    """Carry out a cached decision: plain getattr, a refusal, or a guard factory."""
+
+    def apply(d: Any, obj: Any, name: str) -> Any:
+        if d is _ALLOW:
+            return getattr(obj, name)
+        if type(d) is tuple:
+            raise SandboxDenied(d[1])
+        return d(ctx, obj, name)
+
+    return apply
+
+
+def _make_slow_getattr(ctx: JobContext, apply: Callable[[Any, Any, str], Any],
+                       script_attr: Callable[[Any, str], Any], super_attr: Callable[[Any, str], Any],
+                       module_attr: Callable[[ModuleProxy, str], Any]) -> Callable[[Any, str, type, Any], Any]:
+    """The uncached path of `obj.name`: decide under the policy, remember the decision, then apply it."""
+    policy = ctx.policy
+    decisions = policy.decisions
+    script_classes = ctx.script_classes
+
+    def slow_getattr(obj: Any, name: str, t: type, key: tuple[Any, str]) -> Any:
+        if ctx.closed:
+            raise ctx.trip("closed", "the job has ended")
+        if not isinstance(name, str):
+            raise TypeError("attribute name must be a string")
+        if t is super:
+            return super_attr(obj, name)
+        if name in READABLE_DUNDERS and t in (ModuleProxy, GuardedCallable):
+            if t is ModuleProxy and name in ("__name__", "__qualname__"):
+                return obj._kg_name
+            return _dunder_read(ctx, obj, name)
+        if t is ModuleProxy:
+            return module_attr(obj, name)
+        if t is GuardedCallable:
+            # `Sdf.Path.absoluteRootPath`, `Sdf.Path.IsValidIdentifier`: class access on the wrapped class
+            obj = obj._kg_wrapped
+            if not isinstance(obj, type):
+                raise SandboxDenied(f"{name!r} is not available on this function")
+            key = (type(obj), name)
+        if isinstance(obj, type):
+            if obj in script_classes:
+                return script_attr(obj, name)
+            ckey = ("class", obj, name)  # never collides with the (type, name) instance keys
+            d = decisions.get(ckey)
+            if d is None:
+                d = _decide(policy, obj, name, True)
+                decisions[ckey] = d
+            decisions.setdefault(key, _CLASS)
+            return apply(d, obj, name)
+        if t in script_classes:
+            return script_attr(obj, name)
+        d = _decide(policy, t, name, False)
+        if len(decisions) > MAX_DECISIONS:
+            decisions.clear()  # names can come from format strings: keep the cache bounded
+        decisions[key] = d
+        return apply(d, obj, name)
+
+    return slow_getattr
+
+
+def _make_getattr(ctx: JobContext, apply: Callable[[Any, Any, str], Any],
+                  slow_getattr: Callable[[Any, str, type, Any], Any]) -> Callable[[Any, str], Any]:
+    """`obj.name` as scripts get it (`_getattr_`): the hot path, one cache lookup before getattr."""
+    decisions = ctx.policy.decisions
+    script_classes = ctx.script_classes
+
+    def _getattr_(obj: Any, name: str) -> Any:
+        t = type(obj)
+        if t is ModuleProxy and type(name) is str and not ctx.closed:
+            value = obj._kg_values.get(name, _MISSING)  # already resolved under the policy by module_attr
+            if value is not _MISSING:
+                return value
+        key = (t, name)
+        d = decisions.get(key)
+        if d is _ALLOW:
+            return getattr(obj, name)
+        if d is None or d is _CLASS or d is _MODULE or t in script_classes or t is super:
+            return slow_getattr(obj, name, t, key)
+        return apply(d, obj, name)
+
+    return _getattr_
+
+
+def _make_getitem(ctx: JobContext) -> Callable[[Any, Any], Any]:
+    """`obj[key]` as scripts get it (`_getitem_`): no private keys, no subscripted modules."""
+    in_process = ctx.policy.mode == "in_process"
+
+    def _getitem_(obj: Any, key: Any) -> Any:
+        if type(key) is str:
+            if key.startswith("_"):
+                raise SandboxDenied(f"item {key!r} is private")
+            if in_process and len(key) > MAX_DEPTH:
+                check_args((key,), None)  # a native container may parse its key as a path
+        if type(obj) is ModuleProxy:
+            raise SandboxDenied("modules cannot be subscripted")
+        return obj[key]
+
+    return _getitem_
+
+
+def _make_write(ctx: JobContext) -> Callable[[Any], Any]:
+    """The target of every attribute/item write (`_write_`): the object itself, or a proxy that checks writes."""
+    policy = ctx.policy
+    script_classes = ctx.script_classes
+
+    def _write_(obj: Any) -> Any:
+        t = type(obj)
+        if t is dict or t is set or t in _STD_CONTAINERS:
+            return obj
+        if t is list or t is bytearray:
+            return _SequenceWriter(obj, ctx.alloc)  # slice assignment can double a list in one call
+        if t in script_classes or (t.__module__ == "collections" and isinstance(obj, collections.deque)):
+            return obj  # a deque's item assignment cannot grow it
+        if getattr(t, "_kg_public", None) is not None:
+            return obj  # sandbox helper types (e.g. SubLayerList) check their own writes
+        if ctx.closed:
+            raise ctx.trip("closed", "the job has ended")
+        for q in _mro_quals(t):
+            rule = policy.type_rule(q)
+            if rule is not None and (rule.settable or rule.item_write):
+                return WriteProxy(ctx, obj, rule, q)
+        raise SandboxDenied(f"objects of type {t.__name__} cannot be modified by scripts")
+
+    return _write_
+
+
+def _make_set_name_check(ctx: JobContext) -> Callable[[Any, Any], None]:
+    """The name rule for attribute writes: underscore names only on the script's own objects."""
+    script_classes = ctx.script_classes
+
+    def is_script(obj: Any) -> bool:
+        return type(obj) in script_classes or (isinstance(obj, type) and obj in script_classes)
+
+    def check_set_name(obj: Any, name: Any) -> None:
+        if not isinstance(name, str):
+            raise TypeError("attribute name must be a string")
+        if name.startswith("_") and (name_problem(name) is not None or not is_script(obj)
+                                     or stdlib.is_typing_machinery(name)):
+            raise SandboxDenied(f"attribute {name!r} cannot be set: underscore names only on the script's own "
+                                "objects, never dunders or `_x_` names")
+
+    return check_set_name
+
+
+def _make_aug_hooks(ctx: JobContext, getattr_hook: Callable[[Any, str], Any],
+                    getitem_hook: Callable[[Any, Any], Any], write_hook: Callable[[Any], Any],
+                    check_set_name: Callable[[Any, Any], None]) -> tuple[Callable[..., None], Callable[..., None]]:
+    """`x[k] += v` and `x.a += v` (`_aug_item_`, `_aug_attr_`): a guarded read, a bounded op, a guarded write."""
+    inplace = ctx.alloc.inplace
+
+    def _aug_item_(obj: Any, key: Any, op: str, value: Any) -> None:
+        target = write_hook(obj)
+        target[key] = inplace(op, getitem_hook(obj, key), value)
+
+    def _aug_attr_(obj: Any, name: str, op: str, value: Any) -> None:
+        check_set_name(obj, name)
+        target = write_hook(obj)
+        setattr(target, name, inplace(op, getattr_hook(obj, name), value))
+
+    return _aug_item_, _aug_attr_
+
+
+def _make_attr_builtins(getattr_hook: Callable[[Any, str], Any], write_hook: Callable[[Any], Any],
+                        check_set_name: Callable[[Any, Any], None]
+                        ) -> tuple[Callable[..., Any], Callable[[Any, Any], bool], Callable[[Any, Any, Any], None]]:
+    """The `getattr`/`hasattr`/`setattr` builtins, routed through the same guards as `obj.name` and writes."""
+
+    def getattr_(obj: Any, name: Any, *default: Any) -> Any:
+        """getattr through the same guard as `obj.name`; a refused name counts as missing."""
+        if len(default) > 1:
+            raise TypeError("getattr expected at most 3 arguments")
+        try:
+            return getattr_hook(obj, name)
+        except AttributeError:
+            if default:
+                return default[0]
+            raise
+
+    def hasattr_(obj: Any, name: Any) -> bool:
+        try:
+            getattr_hook(obj, name)
+        except AttributeError:
+            return False
+        return True
+
+    def setattr_(obj: Any, name: Any, value: Any) -> None:
+        check_set_name(obj, name)
+        setattr(write_hook(obj), name, value)
+
+    return getattr_, hasattr_, setattr_
+
+
+def _make_step_counter(ctx: JobContext, globals_ref: list[dict[str, Any]]) -> _StepHooks:
+    """The step budget and deadline: statement/expression ticks and work charged by C or stdlib code."""
+    checkpoint = TICK_INTERVAL
+    steps = 0
+    max_steps = ctx.policy.limits.loop_iterations
+    deadline = ctx.deadline
+    monotonic = time.monotonic
+
+    def slow_check() -> None:
+        """Every TICK_INTERVAL steps: closed job, tripped limit, step budget, deadline."""
+        nonlocal checkpoint
+        if ctx.closed:
+            checkpoint = 0
+            raise ctx.trip("closed", "the job has ended")
+        if ctx.tripped is not None:
+            checkpoint = 0
+            raise ctx.trip(ctx.tripped.limit, ctx.tripped.message)
+        if steps > max_steps:
+            checkpoint = 0
+            raise ctx.trip("loop_iterations", f"the script exceeded {max_steps} loop iterations/function calls")
+        if monotonic() > deadline:
+            checkpoint = 0
+            raise ctx.trip("timeout", "the script exceeded its time limit")
+        checkpoint = min(steps + TICK_INTERVAL, max_steps + 1)
+
+    def charge(n: int) -> None:
+        """n steps of work done by C or stdlib code on the script's behalf (ticking iterators, json)."""
+        nonlocal steps
+        steps += n
+        if steps >= checkpoint:
+            slow_check()
+
+    def _tickx_() -> bool:
+        """Expression tick (comprehension filters, lambda bodies): a Python call."""
+        nonlocal steps
+        steps += 1
+        if steps >= checkpoint:
+            slow_check()
+        return True
+
+    def _tick_refill_() -> None:
+        """Statement ticks call a C-level counter (``range_iterator.__next__``) that raises
+        StopIteration every TICK_INTERVAL steps; only then does Python code run the checks."""
+        nonlocal steps
+        steps += TICK_INTERVAL
+        slow_check()
+        globals_ref[0]["_tick_"] = iter(range(TICK_INTERVAL)).__next__
+
+    def steps_taken() -> int:
+        return steps
+
+    return _StepHooks(charge, _tickx_, _tick_refill_, steps_taken)
+
+
 class Hooks:
-    """Builds the globals of one job."""
+    """Builds the globals of one job: binds the hook closures once, then hands them to the script."""
 
     def __init__(self, ctx: JobContext) -> None:
         self.ctx = ctx
-        policy = ctx.policy
-        decisions = policy.decisions
-        script_classes = ctx.script_classes
-        in_process = policy.mode == "in_process"
-
-        def script_attr(obj: Any, name: str) -> Any:
-            """The script's own classes and instances: public and `_private` names, the readable dunders and
-            the special methods scripts may define; never the sandbox's `_x_` names or other dunders."""
-            if name in READABLE_DUNDERS:
-                return _dunder_read(ctx, obj, name)
-            if name.startswith("_") and (name_problem(name, method=True) is not None
-                                         or stdlib.is_typing_machinery(name)):
-                raise SandboxDenied(f"attribute {name!r} is not available: dunders other than the everyday "
-                                    "special methods, `_x_` names and typing/abc machinery are reserved")
-            return getattr(obj, name)
-
-        def super_attr(obj: Any, name: str) -> Any:
-            """`super().name` inside the script's own classes; the next class in the MRO is a script class, a
-            built-in exception, an Enum or a namedtuple base, all of whose reachable names are plain."""
-            if obj.__thisclass__ not in script_classes:
-                raise SandboxDenied("super() is available inside classes the script defines")
-            return script_attr(obj, name)
-
-        def slow_getattr(obj: Any, name: str, t: type, key: tuple[Any, str]) -> Any:
-            if ctx.closed:
-                raise ctx.trip("closed", "the job has ended")
-            if not isinstance(name, str):
-                raise TypeError("attribute name must be a string")
-            if t is super:
-                return super_attr(obj, name)
-            if name in READABLE_DUNDERS and t in (ModuleProxy, GuardedCallable):
-                if t is ModuleProxy and name in ("__name__", "__qualname__"):
-                    return obj._kg_name
-                return _dunder_read(ctx, obj, name)
-            if t is ModuleProxy:
-                return module_attr(obj, name)
-            if t is GuardedCallable:
-                # `Sdf.Path.absoluteRootPath`, `Sdf.Path.IsValidIdentifier`: class access on the wrapped class
-                obj = obj._kg_wrapped
-                if not isinstance(obj, type):
-                    raise SandboxDenied(f"{name!r} is not available on this function")
-                key = (type(obj), name)
-            if isinstance(obj, type):
-                if obj in script_classes:
-                    return script_attr(obj, name)
-                ckey = ("class", obj, name)  # never collides with the (type, name) instance keys
-                d = decisions.get(ckey)
-                if d is None:
-                    d = _decide(policy, obj, name, True)
-                    decisions[ckey] = d
-                decisions.setdefault(key, _CLASS)
-                return apply(d, obj, name)
-            if t in script_classes:
-                return script_attr(obj, name)
-            d = _decide(policy, t, name, False)
-            if len(decisions) > MAX_DECISIONS:
-                decisions.clear()  # names can come from format strings: keep the cache bounded
-            decisions[key] = d
-            return apply(d, obj, name)
-
-        def apply(d: Any, obj: Any, name: str) -> Any:
-            if d is _ALLOW:
-                return getattr(obj, name)
-            if type(d) is tuple:
-                raise SandboxDenied(d[1])
-            return d(ctx, obj, name)
-
-        def _getattr_(obj: Any, name: str) -> Any:
-            t = type(obj)
-            if t is ModuleProxy and type(name) is str and not ctx.closed:
-                value = obj._kg_values.get(name, _MISSING)  # already resolved under the policy by module_attr
-                if value is not _MISSING:
-                    return value
-            key = (t, name)
-            d = decisions.get(key)
-            if d is _ALLOW:
-                return getattr(obj, name)
-            if d is None or d is _CLASS or d is _MODULE or t in script_classes or t is super:
-                return slow_getattr(obj, name, t, key)
-            return apply(d, obj, name)
-
-        def module_attr(proxy: ModuleProxy, name: str) -> Any:
-            values = proxy._kg_values
-            if name in values:
-                return values[name]
-            mod = proxy._kg_name
-            sub = f"{mod}.{name}"
-            if sub in policy.modules or any(m.startswith(sub + ".") for m in policy.modules):
-                value: Any = self.module_proxy(sub)
-            else:
-                rule = policy.modules.get(mod)
-                if rule is None or not rule.allows(name) or name.startswith("_"):
-                    raise SandboxDenied(f"module {mod!r} has no attribute {name!r} under policy {policy.name!r}")
-                real = self.real_module(mod)
-                try:
-                    value = getattr(real, name)
-                except AttributeError:
-                    raise SandboxDenied(f"module {mod!r} has no attribute {name!r}") from None
-                if isinstance(value, ModuleType):
-                    raise SandboxDenied(f"{sub} is a module the policy does not list")
-                if numpy_surface.owns(mod):
-                    std = numpy_surface.module_value(ctx, mod, name, value)
-                else:
-                    std = stdlib.module_value(ctx, mod, name, value) if not is_native(mod) else stdlib._MISSING
-                value = module_value_guard(ctx, mod, name, value) if std is stdlib._MISSING else std
-                if in_process and is_native(mod):
-                    value = native_value(value, ctx)
-            values[name] = value
-            return value
-
-        def _getitem_(obj: Any, key: Any) -> Any:
-            if type(key) is str:
-                if key.startswith("_"):
-                    raise SandboxDenied(f"item {key!r} is private")
-                if in_process and len(key) > MAX_DEPTH:
-                    check_args((key,), None)  # a native container may parse its key as a path
-            if type(obj) is ModuleProxy:
-                raise SandboxDenied("modules cannot be subscripted")
-            return obj[key]
-
-        def _write_(obj: Any) -> Any:
-            t = type(obj)
-            if t is dict or t is set or t in _STD_CONTAINERS:
-                return obj
-            if t is list or t is bytearray:
-                return _SequenceWriter(obj, ctx.alloc)  # slice assignment can double a list in one call
-            if t in script_classes or (t.__module__ == "collections" and isinstance(obj, collections.deque)):
-                return obj  # a deque's item assignment cannot grow it
-            if getattr(t, "_kg_public", None) is not None:
-                return obj  # sandbox helper types (e.g. SubLayerList) check their own writes
-            if ctx.closed:
-                raise ctx.trip("closed", "the job has ended")
-            for q in _mro_quals(t):
-                rule = policy.type_rule(q)
-                if rule is not None and (rule.settable or rule.item_write):
-                    return WriteProxy(ctx, obj, rule, q)
-            raise SandboxDenied(f"objects of type {t.__name__} cannot be modified by scripts")
-
-        inplace = ctx.alloc.inplace
-
-        def _aug_item_(obj: Any, key: Any, op: str, value: Any) -> None:
-            target = _write_(obj)
-            target[key] = inplace(op, _getitem_(obj, key), value)
-
-        def is_script(obj: Any) -> bool:
-            return type(obj) in script_classes or (isinstance(obj, type) and obj in script_classes)
-
-        def check_set_name(obj: Any, name: Any) -> None:
-            if not isinstance(name, str):
-                raise TypeError("attribute name must be a string")
-            if name.startswith("_") and (name_problem(name) is not None or not is_script(obj)
-                                         or stdlib.is_typing_machinery(name)):
-                raise SandboxDenied(f"attribute {name!r} cannot be set: underscore names only on the script's own "
-                                    "objects, never dunders or `_x_` names")
-
-        def _aug_attr_(obj: Any, name: str, op: str, value: Any) -> None:
-            check_set_name(obj, name)
-            target = _write_(obj)
-            setattr(target, name, inplace(op, _getattr_(obj, name), value))
-
-        def getattr_(obj: Any, name: Any, *default: Any) -> Any:
-            """getattr through the same guard as `obj.name`; a refused name counts as missing."""
-            if len(default) > 1:
-                raise TypeError("getattr expected at most 3 arguments")
-            try:
-                return _getattr_(obj, name)
-            except AttributeError:
-                if default:
-                    return default[0]
-                raise
-
-        def hasattr_(obj: Any, name: Any) -> bool:
-            try:
-                _getattr_(obj, name)
-            except AttributeError:
-                return False
-            return True
-
-        def setattr_(obj: Any, name: Any, value: Any) -> None:
-            check_set_name(obj, name)
-            setattr(_write_(obj), name, value)
-
-        def charge(n: int) -> None:
-            """n steps of work done by C or stdlib code on the script's behalf (ticking iterators, json)."""
-            nonlocal steps
-            steps += n
-            if steps >= checkpoint:
-                slow_check()
-
-        ctx.charge = charge
+        self.globals_ref: list[dict[str, Any]] = []
+        script_attr = _make_script_attr(ctx)
+        apply = _make_apply(ctx)
+        slow_getattr = _make_slow_getattr(ctx, apply, script_attr, _make_super_attr(ctx, script_attr),
+                                          _make_module_attr(ctx, self.module_proxy, self.real_module))
+        self._getattr_ = _make_getattr(ctx, apply, slow_getattr)
+        self._getitem_ = _make_getitem(ctx)
+        self._write_ = _make_write(ctx)
+        check_set_name = _make_set_name_check(ctx)
+        self._aug_item_, self._aug_attr_ = _make_aug_hooks(ctx, self._getattr_, self._getitem_, self._write_,
+                                                           check_set_name)
+        self.getattr_, self.hasattr_, self.setattr_ = _make_attr_builtins(self._getattr_, self._write_,
+                                                                          check_set_name)
+        ticks = _make_step_counter(ctx, self.globals_ref)
+        self._tickx_ = ticks.tickx
+        self._tick_refill_ = ticks.tick_refill
+        self.steps_taken = ticks.steps_taken
+        ctx.charge = ticks.charge
         ctx.type_of = self.type_of  # type: ignore[attr-defined]
-        self.getattr_ = getattr_
-        self.hasattr_ = hasattr_
-        self.setattr_ = setattr_
-
-        checkpoint = TICK_INTERVAL
-        steps = 0
-        max_steps = policy.limits.loop_iterations
-        deadline = ctx.deadline
-        monotonic = time.monotonic
-        globals_ref: list[dict[str, Any]] = []
-
-        def slow_check() -> None:
-            """Every TICK_INTERVAL steps: closed job, tripped limit, step budget, deadline."""
-            nonlocal checkpoint
-            if ctx.closed:
-                checkpoint = 0
-                raise ctx.trip("closed", "the job has ended")
-            if ctx.tripped is not None:
-                checkpoint = 0
-                raise ctx.trip(ctx.tripped.limit, ctx.tripped.message)
-            if steps > max_steps:
-                checkpoint = 0
-                raise ctx.trip("loop_iterations", f"the script exceeded {max_steps} loop iterations/function calls")
-            if monotonic() > deadline:
-                checkpoint = 0
-                raise ctx.trip("timeout", "the script exceeded its time limit")
-            checkpoint = min(steps + TICK_INTERVAL, max_steps + 1)
-
-        def _tickx_() -> bool:
-            """Expression tick (comprehension filters, lambda bodies): a Python call."""
-            nonlocal steps
-            steps += 1
-            if steps >= checkpoint:
-                slow_check()
-            return True
-
-        def _tick_refill_() -> None:
-            """Statement ticks call a C-level counter (``range_iterator.__next__``) that raises
-            StopIteration every TICK_INTERVAL steps; only then does Python code run the checks."""
-            nonlocal steps
-            steps += TICK_INTERVAL
-            slow_check()
-            globals_ref[0]["_tick_"] = iter(range(TICK_INTERVAL)).__next__
-
-        def steps_taken() -> int:
-            return steps
-
-        self.steps_taken = steps_taken
-        self._getattr_ = _getattr_
-        self._getitem_ = _getitem_
-        ctx.guarded_getattr = _getattr_
-        ctx.guarded_getitem = _getitem_
-        self._write_ = _write_
-        self._tickx_ = _tickx_
-        self._tick_refill_ = _tick_refill_
-        self.globals_ref = globals_ref
-        self._aug_item_ = _aug_item_
-        self._aug_attr_ = _aug_attr_
-        ctx.formatter = SafeFormatter(_getattr_, _getitem_, ctx.alloc)
+        ctx.guarded_getattr = self._getattr_
+        ctx.guarded_getitem = self._getitem_
+        ctx.formatter = SafeFormatter(self._getattr_, self._getitem_, ctx.alloc)
 
     # -- imports
     def real_module(self, name: str) -> ModuleType:
@@ -743,33 +840,12 @@ class Hooks:
         return issubclass(_unwrap_types(cls), classes)
 
     # -- globals
-    def build_globals(self) -> dict[str, Any]:
+    def special_builtins(self) -> dict[str, Any]:
+        """The builtins this job supplies itself, each bound to the job's guards and limits."""
         ctx = self.ctx
-        policy = ctx.policy
         alloc = ctx.alloc
-        out = ctx.out
-        getattr_ = self._getattr_
-
-        class PrintCollector:
-            """RestrictedPython's print target, writing into the job's capped buffer."""
-
-            def __init__(self, _getattr_: Any = None) -> None:
-                pass
-
-            def write(self, text: str) -> None:
-                out.write(text)
-
-            def __call__(self) -> str:
-                return out.text()
-
-            def _call_print(self, *objects: Any, **kwargs: Any) -> None:
-                if kwargs.get("file") is not None:
-                    raise SandboxDenied("print(file=...) is not available; print to standard output")
-                kwargs["file"] = self
-                print(*objects, **kwargs)
-
-        special: dict[str, Any] = {
-            "range": make_range(policy.limits.loop_iterations),
+        return {
+            "range": make_range(ctx.policy.limits.loop_iterations),
             "pow": alloc.pow,
             "format": guarded_format,
             "isinstance": self.isinstance_,
@@ -789,9 +865,13 @@ class Hooks:
             "type": self.type_,
             "super": super,
         }
+
+    def builtins_table(self) -> dict[str, Any]:
+        """The script's `__builtins__`: only the names the policy lists, guarded ones in place of the real."""
+        special = self.special_builtins()
         safe_builtins: dict[str, Any] = {"__build_class__": __builtins__["__build_class__"]
                                          if isinstance(__builtins__, dict) else __builtins__.__build_class__}
-        for name in policy.builtins:
+        for name in self.ctx.policy.builtins:
             if name == "print":
                 continue
             if name in special:
@@ -799,16 +879,28 @@ class Hooks:
             elif name in GuardedBuiltins.PLAIN:
                 safe_builtins[name] = GuardedBuiltins.PLAIN[name]
         safe_builtins["__import__"] = _c_level_import  # scripts cannot name it; C code in datetime needs it
+        self.register_type_values(safe_builtins)
+        return safe_builtins
+
+    def register_type_values(self, safe_builtins: dict[str, Any]) -> None:
+        """Remember which builtin types the script can name, so `type(x)` hands back the same value."""
+        type_values = self.ctx.type_values
         for value in safe_builtins.values():
             if type(value) is GuardedCallable and isinstance(value._kg_wrapped, type):
-                ctx.type_values[value._kg_wrapped] = value
+                type_values[value._kg_wrapped] = value
             elif isinstance(value, type) and value is not super:
-                ctx.type_values[value] = value
+                type_values[value] = value
+
+    def build_globals(self) -> dict[str, Any]:
+        """The job script's globals: its builtins, the hooks RestrictedPython's rewrites call, and `stage`."""
+        ctx = self.ctx
+        alloc = ctx.alloc
+        safe_builtins = self.builtins_table()
         g: dict[str, Any] = {
             "__builtins__": safe_builtins,
             "__name__": SCRIPT_MODULE,
             "__metaclass__": self.build_class,
-            "_getattr_": getattr_,
+            "_getattr_": self._getattr_,
             "_getitem_": self._getitem_,
             "_write_": self._write_,
             "_getiter_": iter,
@@ -816,7 +908,7 @@ class Hooks:
             "_unpack_sequence_": guarded_unpack_sequence,
             "_inplacevar_": alloc.inplace,
             "_apply_": _apply,
-            "_print_": PrintCollector,
+            "_print_": _make_print_collector(ctx.out),
             "_tick_": iter(range(TICK_INTERVAL)).__next__,
             "_tick_stop_": StopIteration,
             "_tick_refill_": self._tick_refill_,
@@ -838,6 +930,30 @@ class Hooks:
         }
         self.globals_ref.append(g)
         return g
+
+
+def _make_print_collector(out: _Output) -> type:
+    """RestrictedPython's `print` target class for one job, writing into that job's capped buffer."""
+
+    class PrintCollector:
+        """RestrictedPython's print target, writing into the job's capped buffer."""
+
+        def __init__(self, _getattr_: Any = None) -> None:
+            pass
+
+        def write(self, text: str) -> None:
+            out.write(text)
+
+        def __call__(self) -> str:
+            return out.text()
+
+        def _call_print(self, *objects: Any, **kwargs: Any) -> None:
+            if kwargs.get("file") is not None:
+                raise SandboxDenied("print(file=...) is not available; print to standard output")
+            kwargs["file"] = self
+            print(*objects, **kwargs)
+
+    return PrintCollector
 
 
 class _SequenceWriter:

@@ -710,20 +710,6 @@ _SDF_OWNER_ARG = {"CreatePrimInLayer": 0, "JustCreatePrimInLayer": 0, "CopySpec"
 _SUBTREE_COPIES = frozenset({"CopySpec"})  # (srcLayer, srcPath, dstLayer, dstPath): the subtree height counts
 
 
-def _random_sized(ctx: JobContext, fn: Callable[..., Any], name: str) -> Callable[..., Any]:
-    """choices/sample/shuffle loop in pure-Python stdlib code, outside the step ticks: bound their size."""
-    limit = ctx.policy.limits.loop_iterations
-
-    def guarded(*args: Any, **kwargs: Any) -> Any:
-        k = kwargs.get("k", args[1] if name == "sample" and len(args) > 1 else 1)
-        n = len(args[0]) if args and hasattr(args[0], "__len__") else 0
-        if (isinstance(k, int) and k > limit) or n > limit:
-            raise LimitExceeded("loop_iterations", f"random.{name} on more than {limit} items")
-        return fn(*args, **kwargs)
-
-    return guarded
-
-
 def module_value_guard(ctx: JobContext, module: str, name: str, value: Any) -> Any:
     """Wrap a module attribute that needs argument checks; copy mutable module-level containers."""
     if module == "pxr.Sdf" and name == "CopySpec":  # asset paths stay anchored (anchoring.py)
@@ -746,9 +732,7 @@ def module_value_guard(ctx: JobContext, module: str, name: str, value: Any) -> A
     if module == "random" and ctx.rng is not None:
         if name == "Random":
             return value
-        bound = getattr(ctx.rng, name, None)
-        if name in ("choices", "sample", "shuffle") and callable(bound):
-            return _random_sized(ctx, bound, name)
+        bound = getattr(ctx.rng, name, None)  # the sized ones (choices, sample...) are stdlib.module_value's
         if callable(bound):
             return bound
     if isinstance(value, (list, dict, set, bytearray)):
