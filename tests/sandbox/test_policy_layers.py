@@ -161,3 +161,35 @@ def test_user_policy_extending_an_unknown_base_is_refused(tmp_path: Path) -> Non
     (tmp_path / "orphan.toml").write_text('name = "orphan"\nextends = "no-such-policy"\n')
     with pytest.raises(PolicyError, match="no-such-policy"):
         load_policy("orphan", tmp_path)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        'builtins = "len"',
+        'limits = 5',
+        'modules = 3',
+        '[modules."math"]\nattributes = "pi"',
+        '[modules]\nmath = ["pi"]',
+        '[types."pxr.Usd.Prim"]\nsettable = [1, 2]',
+        'remove = ["builtins"]',
+        '[remove]\nmodules = ["math"]',
+        '[remove.modules]\nmath = "pi"',
+        'widens = "mode"',
+        'extends = 5',
+    ],
+)
+def test_malformed_overlay_is_a_policy_error_not_a_crash(tmp_path: Path, body: str) -> None:
+    """A user overlay of the wrong shape gets one clear PolicyError naming the key, never a TypeError."""
+    head = 'name = "bad"\n' + ('' if body.startswith("extends") else 'extends = "scene-edit"\n')
+    (tmp_path / "bad.toml").write_text(head + body + "\n")
+    with pytest.raises(PolicyError) as err:
+        load_policy("bad", tmp_path)
+    assert "bad" in str(err.value)
+
+
+def test_malformed_base_in_the_policy_dir_is_a_policy_error(tmp_path: Path) -> None:
+    (tmp_path / "base.toml").write_text('name = "base"\nmode = "isolated"\nmodules = 3\n')
+    (tmp_path / "child.toml").write_text('name = "child"\nextends = "base"\n')
+    with pytest.raises(PolicyError, match="modules"):
+        load_policy("child", tmp_path)

@@ -20,7 +20,6 @@ in-memory stage: relative asset paths only mean something next to a real file.
 from __future__ import annotations
 
 import json
-import os
 import re
 import tempfile
 from pathlib import Path
@@ -105,22 +104,10 @@ def _open_stage(path: Path) -> Any:
 
 
 def _save_atomically(stage: Any, path: Path) -> None:
-    """Write to a temp file in the same directory, then rename: readers never see half a stage. The stage
-    keeps its mode (a new one gets 0666 less the umask), not the temp file's private 0600."""
-    from kitgate.worker.headless import kept_mode
+    """The worker's own atomic save: readers never see half a stage, and the file keeps its mode."""
+    from kitgate.worker.headless import save_layer_atomically
 
-    path = path.resolve()
-    mode = kept_mode(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=path.suffix or ".usda", dir=path.parent)
-    os.close(fd)
-    try:
-        if not stage.GetRootLayer().Export(tmp):
-            raise OSError("export failed")
-        os.chmod(tmp, mode)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    save_layer_atomically(stage.GetRootLayer(), path.resolve())
 
 
 def _result_dict(outcome: Any) -> dict[str, Any]:

@@ -137,6 +137,35 @@ def widenings(base: RawPolicy, flat: RawPolicy) -> list[str]:
     return found
 
 
+def _is_str_list(value: Any) -> bool:
+    return isinstance(value, list) and all(isinstance(v, str) for v in value)
+
+
+def _check_rules(name: str, where: str, table: Any) -> None:
+    """`[modules]`/`[types]` (or their `[remove.*]` twins): a table of tables of string lists."""
+    if not isinstance(table, dict):
+        raise LayerError(f"policy {name!r}: [{where}] must be a table of tables")
+    for key, spec in table.items():
+        if not isinstance(spec, dict):
+            raise LayerError(f"policy {name!r}: [{where}.{json.dumps(key)}] must be a table")
+        for field in RULE_LISTS:
+            if field in spec and not _is_str_list(spec[field]):
+                raise LayerError(f"policy {name!r}: {where}.{key}.{field} must be a list of strings")
+
+
+def _check_shape(name: str, layer: RawPolicy, where: str = "") -> None:
+    """The shapes merge() relies on, so that a malformed overlay is a LayerError naming the key, not a
+    TypeError; values are then checked by the policy parser on the flat result."""
+    for key in TOP_LISTS:
+        if key in layer and not _is_str_list(layer[key]):
+            raise LayerError(f"policy {name!r}: {where}{key} must be a list of strings")
+    if "limits" in layer and not isinstance(layer["limits"], dict):
+        raise LayerError(f"policy {name!r}: [{where}limits] must be a table")
+    for table in ("modules", "types"):
+        if table in layer:
+            _check_rules(name, where + table, layer[table])
+
+
 def _check_overlay(name: str, overlay: RawPolicy) -> list[str]:
     widens = overlay.get("widens", [])
     if not isinstance(widens, list) or not all(isinstance(w, str) for w in widens):
@@ -148,6 +177,8 @@ def _check_overlay(name: str, overlay: RawPolicy) -> list[str]:
     remove = overlay.get("remove", {})
     if not isinstance(remove, dict):
         raise LayerError(f"policy {name!r}: [remove] must be a table")
+    _check_shape(name, overlay)
+    _check_shape(name, remove, "remove.")
     return widens
 
 
@@ -159,6 +190,7 @@ def flatten(overlay: RawPolicy, load_base: BaseLoader, depth: int = 0) -> RawPol
     name = str(overlay.get("name", "<policy>"))
     parent = overlay.get("extends")
     if parent is None:
+        _check_shape(name, overlay)  # a base another policy extends: merge() relies on its shapes too
         return {k: v for k, v in overlay.items() if k not in OVERLAY_KEYS}
     if not isinstance(parent, str) or not parent:
         raise LayerError(f"policy {name!r}: extends must name a policy")

@@ -28,14 +28,15 @@ from kitgate.worker.verify import Job
 log = logging.getLogger("kitgate.worker")
 
 
-def apply_error_type(exc: BaseException) -> str:
-    """The public error type of a failed apply: a delta the host refused while building it keeps the
-    sandbox's own type (`DeltaTooLarge`, `DeltaRejected`, `UnsupportedEdit`), anything else is `ApplyError`."""
+def apply_error(exc: BaseException) -> tuple[str, str]:
+    """(type, message) of a failed apply: a delta the host refused while building it keeps the sandbox's
+    own type (`DeltaTooLarge`, `DeltaRejected`, `UnsupportedEdit`) and message; anything else is
+    `ApplyError` naming the exception."""
     from kitgate.sandbox.delta import DeltaError  # lazy: the worker itself needs no pxr until a job runs
 
-    if isinstance(exc, DeltaError) and type(exc).__name__ != "DeltaError":
-        return type(exc).__name__
-    return "ApplyError"
+    if isinstance(exc, DeltaError) and type(exc) is not DeltaError:
+        return type(exc).__name__, str(exc)[:4000]
+    return "ApplyError", safe_exception_text(exc)
 
 
 class Execution:
@@ -128,9 +129,7 @@ class Execution:
         except Exception as exc:  # noqa: BLE001 - apply_to restores the layer before raising
             log.warning("job %s: delta not applied: %s", job.job_id, safe_exception_text(exc))
             data["status"] = JobStatus.failed
-            kind = apply_error_type(exc)
-            text = safe_exception_text(exc)
-            data["error"] = error_info(kind, text.removeprefix(f"{kind}: ") if kind != "ApplyError" else text)
+            data["error"] = error_info(*apply_error(exc))
             data["changed_prims"], data["changed_prims_total"] = [], 0
         else:
             if changed is not None and not data.get("changed_prims"):
