@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint bench schema policies clean venv browser
+.PHONY: demo test lint bench schema policies clean venv browser gl
 
 venv: $(STAMP)
 
@@ -15,17 +15,27 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/kitgate demo
+	$(BIN)/kitgate demo --serve  # ends with the console URL; Ctrl-C stops it
 
-# Debian's chromium, which Playwright drives in tests/e2e/test_docs_browser.py (Playwright downloads nothing).
-# Installed when we are root with apt; otherwise that one test skips and says why.
+# Debian's chromium, which Playwright drives in tests/e2e/test_docs_browser.py and test_console_browser.py
+# (Playwright downloads nothing). Installed when we are root with apt; otherwise those tests skip and say why
+# (under CI=true the console's fail instead).
 browser:
 	@command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
-	  else echo "note: no chromium, so tests/e2e/test_docs_browser.py skips (apt-get install -y chromium)"; fi
+	  else echo "note: no chromium, so the browser tests in tests/e2e skip (apt-get install -y chromium)"; fi
 
-test: $(STAMP) browser
+# Mesa's EGL + llvmpipe: the headless renderer (kitgate.render, tests/render) draws with it, no GPU or display.
+# Installed when we are root with apt; otherwise tests/render skips and says why.
+gl:
+	@ldconfig -p 2>/dev/null | grep libEGL_mesa.so >/dev/null || \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libegl1 libegl-mesa0 \
+	      libgl1-mesa-dri >/dev/null; \
+	  else echo "note: no Mesa EGL, so tests/render skips (apt-get install -y libegl1 libegl-mesa0 libgl1-mesa-dri)"; fi
+
+test: $(STAMP) browser gl
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -q
 
@@ -34,9 +44,12 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/e2e_latency.py
+	$(BIN)/python bench/e2e_latency.py --policy bench-trusted
+	$(BIN)/python bench/soak.py --duration 60
 	$(BIN)/python bench/sandbox.py
 	$(BIN)/python bench/auth.py
 	$(BIN)/python bench/worker_overhead.py
+	$(BIN)/python bench/render.py
 
 policies: $(STAMP)
 	$(BIN)/python -m kitgate.sandbox.policy_layers src/kitgate/policies/sources src/kitgate/policies

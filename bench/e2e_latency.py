@@ -1,6 +1,13 @@
 """End-to-end latency and throughput: real `kitgate serve` + real `kitgate worker` processes over loopback.
 
-    .venv/bin/python bench/e2e_latency.py [--jobs 500] [--policy trusted] [--concurrency 16]
+Why: this is the number users feel, so it measures what users run. The default policy is the default
+user policy `scene-edit` (isolated child per job); `--policy bench-trusted` measures the in-process
+path (`trusted` with its approval gate removed, written to a bench-only policy dir, see
+`bench_policy_dir`). In the same run it drives a bare socket `exec` bridge (bench/exec_bridge.py, what
+kitgate replaces, no safety at all) with the same client pattern and prints kitgate's p50 as a
+multiple of the bridge's: the cost of safety as one number.
+
+    .venv/bin/python bench/e2e_latency.py [--jobs 500] [--policy scene-edit|bench-trusted] [--concurrency 16]
 
 Latency: one client submits a trivial job with wait_s and measures until the finished job is in its
 hands (submit -> claim -> execute -> report -> wake-up -> response), sequentially, with 1 worker.
@@ -8,11 +15,13 @@ Throughput: `concurrency` client threads submit-and-wait in a loop against 1 and
 The controller's own timestamps split each job into queue wait, worker time and HTTP/wake-up overhead,
 and CPU time read from /proc before and after each run (controller, workers with their children, the
 client) says what each process costs per job, apart from the time spent waiting for a CPU or a disk.
+Every table names the policy and the worker kind it was measured with.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import http.client
 import json
 import os
@@ -23,10 +32,14 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import httpx
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from exec_bridge import BridgeClient  # noqa: E402 - bench/ is a directory of scripts, not a package
 
 BIN = Path(sys.executable).parent
 KITGATE = str(BIN / "kitgate")
@@ -241,8 +254,15 @@ class LeanClient:
     def submit_wait(self, policy: str) -> tuple[float, dict[str, Any]]:
         payload = json.dumps({"code": TRIVIAL, "policy": policy, "wait_s": 60})
         t0 = time.perf_counter()
-        self.conn.request("POST", "/v1/jobs", payload, self.headers)
-        resp = self.conn.getresponse()
+        try:
+            self.conn.request("POST", "/v1/jobs", payload, self.headers)
+            resp = self.conn.getresponse()
+        except (BrokenPipeError, ConnectionResetError, http.client.RemoteDisconnected):
+            # The server closed this keep-alive connection while it sat idle (a soak's client threads
+            # wait between jobs): send again once on a new one, as the worker's transport does.
+            self.conn.close()
+            self.conn.request("POST", "/v1/jobs", payload, self.headers)
+            resp = self.conn.getresponse()
         raw = resp.read()
         elapsed = time.perf_counter() - t0
         body = json.loads(raw)
@@ -257,6 +277,122 @@ class LeanClient:
 def pct(values: list[float], p: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
+
+
+def worker_kind(policy_dir: Path, policy: str, worker: str) -> str:
+    """What actually runs a job under `policy`: names every table, so no number loses its context."""
+    from kitgate.sandbox.policy import load_policy
+
+    mode = load_policy(policy, policy_dir).mode
+    if worker != "kitgate":  # the bench's inline loop calls run_guarded itself: never a child process
+        return f"inline claim/run/report loop, run_guarded in its own process (no envelope check; policy mode {mode} " \
+               "not applied)"
+    where = "isolated child per job" if mode == "isolated" else "in-process executor"
+    return f"kitgate worker, {where} (mode {mode})"
+
+
+class Bridge:
+    """The bare socket exec bridge as its own process, so its CPU is counted like the controller's."""
+
+    def __init__(self, work: Path) -> None:
+        port_file = work / "bridge.port"
+        self.log = open(work / "bridge.log", "wb")  # noqa: SIM115
+        self.proc = subprocess.Popen([sys.executable, str(Path(__file__).resolve().parent / "exec_bridge.py"),
+                                      "--port-file", str(port_file)], stdout=self.log, stderr=self.log, env=env())
+        deadline = time.monotonic() + 60
+        while not port_file.exists():
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                raise SystemExit(f"exec bridge failed to start; see {work / 'bridge.log'}")
+            time.sleep(0.02)
+        self.port = int(port_file.read_text())
+
+    def stop(self) -> None:
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            self.proc.wait(10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+        self.log.close()
+
+
+def threads_cpu(pid: int) -> float:
+    """CPU seconds of a process's live threads in ns resolution (/proc/<pid>/task/*/schedstat).
+
+    The bridge spends ~0.1 ms per job: the 10 ms ticks of /proc/<pid>/stat cannot see that.
+    """
+    total = 0
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        with contextlib.suppress(OSError, ValueError, IndexError):
+            total += int((task / "schedstat").read_text().split()[0])
+    return total / 1e9
+
+
+def _bridge_one(c: BridgeClient) -> float:
+    t0 = time.perf_counter()
+    answer = c.run(TRIVIAL)
+    elapsed = time.perf_counter() - t0
+    if answer.get("status") != "succeeded":
+        raise SystemExit(f"bridge job failed: {answer}")
+    return elapsed
+
+
+def bridge_latency(bridge: Bridge, jobs: int) -> dict[str, Any]:
+    """Sequential requests on one connection, like `latency_run`; CPU read per thread in ns."""
+    c = BridgeClient(bridge.port)
+    try:
+        for _ in range(20):
+            _bridge_one(c)
+        cpu0 = threads_cpu(bridge.proc.pid)
+        lat = [_bridge_one(c) for _ in range(jobs)]
+        cpu = (threads_cpu(bridge.proc.pid) - cpu0) / jobs  # read while the handler thread is alive
+    finally:
+        c.close()
+    return {"p50": pct(lat, 50), "p90": pct(lat, 90), "p99": pct(lat, 99), "cpu": cpu}
+
+
+def bridge_throughput(bridge: Bridge, jobs: int, concurrency: int) -> dict[str, Any]:
+    return closed_loop(lambda: BridgeClient(bridge.port), _bridge_one, jobs, concurrency,
+                       lambda: CpuMeter(bridge.proc.pid, []))
+
+
+def closed_loop(
+    connect: Callable[[], Any], one: Callable[[Any], float], jobs: int, concurrency: int,
+    meter_factory: Callable[[], CpuMeter],
+) -> dict[str, Any]:
+    """`concurrency` threads, each on its own connection, run `jobs` requests in total back to back."""
+    remaining = [jobs]
+    lock = threading.Lock()
+    errors: list[BaseException] = []
+    lat: list[float] = []
+
+    def loop() -> None:
+        c = connect()
+        try:
+            while True:
+                with lock:
+                    if remaining[0] <= 0:
+                        return
+                    remaining[0] -= 1
+                try:
+                    lat.append(one(c))
+                except BaseException as exc:  # noqa: BLE001 - reported below
+                    errors.append(exc)
+                    return
+        finally:
+            c.close()
+
+    threads = [threading.Thread(target=loop) for _ in range(concurrency)]
+    meter = meter_factory()
+    t0 = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    elapsed = time.perf_counter() - t0
+    cpu = meter.per_job(jobs)
+    if errors:
+        raise SystemExit(f"throughput run failed: {errors[0]}")
+    return {"rate": jobs / elapsed, "p50": pct(lat, 50), "p99": pct(lat, 99), "cpu": cpu}
 
 
 def latency_run(ctl: Controller, token: str, policy: str, jobs: int, workers: list[int]) -> dict[str, Any]:
@@ -292,58 +428,45 @@ def latency_run(ctl: Controller, token: str, policy: str, jobs: int, workers: li
 def throughput_run(
     ctl: Controller, token: str, policy: str, jobs: int, concurrency: int, workers: list[int]
 ) -> dict[str, Any]:
-    remaining = [jobs]
-    lock = threading.Lock()
-    errors: list[BaseException] = []
-    lat: list[float] = []
+    def one(c: LeanClient) -> float:
+        return c.submit_wait(policy)[0]
 
-    def loop() -> None:
-        c = LeanClient(ctl.url, token)
-        try:
-            while True:
-                with lock:
-                    if remaining[0] <= 0:
-                        return
-                    remaining[0] -= 1
-                try:
-                    elapsed, _job = c.submit_wait(policy)
-                    lat.append(elapsed)
-                except BaseException as exc:  # noqa: BLE001 - reported below
-                    errors.append(exc)
-                    return
-        finally:
-            c.close()
-
-    threads = [threading.Thread(target=loop) for _ in range(concurrency)]
-    meter = CpuMeter(ctl.proc.pid, workers)
-    t0 = time.perf_counter()
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    elapsed = time.perf_counter() - t0
-    cpu = meter.per_job(jobs)
-    if errors:
-        raise SystemExit(f"throughput run failed: {errors[0]}")
-    return {"rate": jobs / elapsed, "p50": pct(lat, 50), "p99": pct(lat, 99), "cpu": cpu}
+    return closed_loop(lambda: LeanClient(ctl.url, token), one, jobs, concurrency,
+                       lambda: CpuMeter(ctl.proc.pid, workers))
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--jobs", type=int, default=500, help="jobs per measurement (>= 500 for the record)")
-    ap.add_argument("--policy", default="bench-trusted",
-                    help="bench-trusted = trusted (in-process) without approval; scene-edit = isolated child")
+    ap.add_argument("--policy", default="scene-edit",
+                    help="scene-edit (default user policy) = isolated child per job; "
+                         "bench-trusted = trusted without approval = in-process executor")
     ap.add_argument("--concurrency", type=int, default=16, help="client threads in the throughput runs")
     ap.add_argument("--worker", choices=("kitgate", "inline"), default="kitgate",
                     help="kitgate = real `kitgate worker` processes; inline = minimal claim/run_guarded/report loop")
+    ap.add_argument("--no-bridge", action="store_true", help="skip the bare socket exec bridge baseline")
     args = ap.parse_args()
     load_before = os.getloadavg()
     speed = python_speed()
+    bridge_lat: dict[str, Any] | None = None
+    bridge_after: dict[str, Any] | None = None
+    bridge_tput: dict[str, Any] | None = None
 
     with tempfile.TemporaryDirectory(prefix="kitgate-bench-") as tmp:
         work = Path(tmp)
+        # The bridge is measured before and after kitgate (same run), so a load change during the run
+        # shows as a difference between the two instead of skewing the ratio unseen.
+        bridge = None if args.no_bridge else Bridge(work)
+        if bridge is not None:
+            try:
+                bridge_lat = bridge_latency(bridge, args.jobs)
+                bridge_tput = bridge_throughput(bridge, args.jobs, args.concurrency)
+            except BaseException:
+                bridge.stop()
+                raise
         ctl = Controller(work)
         try:
+            kind = worker_kind(ctl.policy_dir, args.policy, args.worker)
             operator = ctl.mint("jobs:submit", "jobs:read")
             token_file = work / "worker.token"
             token_file.write_text(ctl.mint("worker") + "\n")
@@ -369,14 +492,22 @@ def main() -> None:
             raise
         finally:
             ctl.stop()
+            if bridge is not None:
+                try:
+                    bridge_after = bridge_latency(bridge, args.jobs)
+                finally:
+                    bridge.stop()
 
     ms = 1000.0
     load_after = os.getloadavg()
-    print(f"kitgate end-to-end (policy {args.policy}, {args.jobs} trivial jobs, {args.worker} workers, "
-          f"{os.cpu_count()} cores, loopback)")
+    label = f"policy {args.policy}; {kind}"
+    print(f"kitgate end-to-end: {args.jobs} trivial jobs, {os.cpu_count()} cores, loopback")
+    print(f"policy {args.policy}, worker kind: {kind}")
     print(f"python speed {speed:.0f} ns per `total += i` loop step (compare machines and runs with it)")
     print(f"load average before {load_before[0]:.2f} {load_before[1]:.2f} {load_before[2]:.2f}, "
           f"after {load_after[0]:.2f} {load_after[1]:.2f} {load_after[2]:.2f}")
+    print()
+    print(f"[{label}]")
     print(f"{'measure':44} {'value':>10}")
     print(f"{'latency p50 (submit -> result visible)':44} {lat['p50'] * ms:>8.2f} ms")
     print(f"{'latency p90':44} {lat['p90'] * ms:>8.2f} ms")
@@ -391,15 +522,38 @@ def main() -> None:
     print(f"{'throughput, 4 workers':44} {tput4['rate']:>8.0f} jobs/s")
     print(f"{'  4 workers: latency p50 / p99':44} {tput4['p50'] * ms:>8.1f} / {tput4['p99'] * ms:.1f} ms")
     print()
-    print("CPU time per job, ms (from /proc; wall = elapsed time per job; the gap to 'total' is waiting).")
-    print("busy = the whole machine's CPU use during the run (all cores); others = cores used by everything")
-    print("else (other processes, interrupts) during the run.")
+    print(f"CPU time per job, ms [{label}] (from /proc; wall = elapsed time per job; the gap to 'total' is")
+    print("waiting). workers = each worker with its fork server and children. busy = the whole machine's CPU")
+    print("use during the run (all cores); others = cores used by everything else during the run.")
     print(f"{'run':22} {'client':>8} {'controller':>11} {'workers':>8} {'total':>8} {'wall':>8} {'busy':>6} "
           f"{'others':>7}")
     for name, run in (("latency, 1 worker", lat), ("throughput, 1 worker", tput1), ("throughput, 4 workers", tput4)):
         c = run["cpu"]
         print(f"{name:22} {c['client'] * ms:>8.2f} {c['controller'] * ms:>11.2f} {c['workers'] * ms:>8.2f} "
               f"{c['total'] * ms:>8.2f} {c['wall'] * ms:>8.2f} {c['machine'] * 100:>5.0f}% {c['others']:>7.2f}")
+    if bridge_lat is None or bridge_tput is None or bridge_after is None:
+        return
+    before_p50 = bridge_lat["p50"]
+    bridge_lat = {k: (bridge_lat[k] + bridge_after[k]) / 2 for k in ("p50", "p90", "p99", "cpu")}
+    print()
+    print(f"Baseline: bare socket exec bridge vs kitgate [{label}]")
+    print("(bench/exec_bridge.py: no auth, no checks, no isolation, no journal; same machine, same run, same")
+    print(" client pattern: one keep-alive connection per client thread)")
+    print("(ratio = how many times kitgate's cost is the bridge's: time or CPU per job, or jobs/s the bridge")
+    print(" does per kitgate job/s; the bridge is one process, kitgate is a controller and 4 workers)")
+    print(f"{'measure':44} {'bridge':>10} {'kitgate':>10} {'ratio':>8}")
+    rows = (("latency p50, ms", bridge_lat["p50"] * ms, lat["p50"] * ms, False),
+            ("latency p99, ms", bridge_lat["p99"] * ms, lat["p99"] * ms, False),
+            (f"throughput, jobs/s, {args.concurrency} clients", bridge_tput["rate"], tput4["rate"], True),
+            ("CPU per job, serving processes, ms (latency)",
+             bridge_lat["cpu"] * ms, (lat["cpu"]["controller"] + lat["cpu"]["workers"]) * ms, False))
+    for name, base, ours, inverse in rows:
+        ratio = (base / ours if ours else float("inf")) if inverse else (ours / base if base else float("inf"))
+        print(f"{name:44} {base:>10.3f} {ours:>10.2f} {ratio:>7.0f}x")
+    print(f"bridge p50 before / after the kitgate runs: {before_p50 * ms:.3f} / {bridge_after['p50'] * ms:.3f} ms "
+          "(the bridge column is their mean)")
+    print(f"cost of safety [{label}]: kitgate p50 = {lat['p50'] / bridge_lat['p50']:.0f} x the bare exec "
+          f"bridge's p50 ({lat['p50'] * ms:.2f} ms vs {bridge_lat['p50'] * ms:.3f} ms)")
 
 
 if __name__ == "__main__":

@@ -31,14 +31,15 @@ EXTENSION = REPO / "extension" / "kitgate.executor"
 # component -> the components it may import. `executor` is the Kit binding (extension/kitgate.executor);
 # `cli` is the composition root: the only place that wires the others together.
 ALLOWED: dict[str, frozenset[str]] = {
-    "cli": frozenset({"controller", "worker", "client", "sandbox", "protocol", "policies"}),
+    "cli": frozenset({"controller", "worker", "client", "sandbox", "protocol", "policies", "render"}),
     "controller": frozenset({"sandbox", "protocol", "policies"}),
-    "worker": frozenset({"sandbox", "protocol", "policies"}),
+    "worker": frozenset({"sandbox", "protocol", "policies", "render"}),
     "executor": frozenset({"worker", "sandbox", "protocol", "policies"}),
     "client": frozenset({"protocol"}),
     "sandbox": frozenset({"protocol", "policies"}),
     "protocol": frozenset(),
     "policies": frozenset(),
+    "render": frozenset(),  # the headless renderer: pxr, numpy, moderngl; runs in its own capped child
 }
 
 # Third-party top-level modules a component must never import (anywhere, lazily or not), and why.
@@ -52,6 +53,7 @@ FORBIDDEN_THIRD_PARTY: dict[str, frozenset[str]] = {
     "worker": _KIT_SIDE_FORBIDDEN,
     "executor": _KIT_SIDE_FORBIDDEN,
     "sandbox": _KIT_SIDE_FORBIDDEN,
+    "render": _KIT_SIDE_FORBIDDEN,
 }
 # protocol is an allow-list: stdlib plus PyJWT (and the cryptography it uses for Ed25519).
 PROTOCOL_THIRD_PARTY = frozenset({"jwt", "cryptography"})

@@ -136,7 +136,8 @@ def test_importing_the_store_loads_no_http_framework() -> None:
     assert proc.stdout.strip() == "", f"importing the store loaded: {proc.stdout.strip()}"
 
 
-@pytest.mark.parametrize("path", sorted(CONTROLLER.glob("routes_*.py")), ids=lambda p: p.name)
+@pytest.mark.parametrize("path", [*sorted(CONTROLLER.glob("routes_*.py")), *sorted(CONTROLLER.glob("console/*.py"))],
+                         ids=lambda p: p.relative_to(CONTROLLER).as_posix())
 def test_routes_go_through_the_service(path: Path) -> None:
     tree = _tree(path)
     bad = [

@@ -72,7 +72,7 @@ def test_agent_recovers_from_a_violation_using_the_hint(live) -> None:
         llm = ScriptedChatModel(respond=agent_policy)
         agent = create_kit_agent(llm, client, policy="scene-edit")
         assert agent.llm.bound_tools == ["kit_execute", "kit_validate", "kit_scene_summary", "kit_list_prims",
-                                         "kit_get_prim"]
+                                         "kit_get_prim", "kit_screenshot"]
         run = agent.invoke("Add a cube of size 3 at /World/AgentCube.")
     assert run.output == "Created /World/AgentCube (size 3)."
     (n1, _, first), (n2, _, second), (n3, _, inspect) = run.tool_results

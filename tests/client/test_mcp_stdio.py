@@ -15,7 +15,7 @@ from kitgate.client.mcp_server import build_server
 from kitgate.client.sdk import KitgateClient
 from kitgate.client.toolkit import KitToolkit
 
-TOOLS = ["kit_execute", "kit_validate", "kit_scene_summary", "kit_list_prims", "kit_get_prim"]
+TOOLS = ["kit_execute", "kit_validate", "kit_scene_summary", "kit_list_prims", "kit_get_prim", "kit_screenshot"]
 BAD = "import subprocess\nsubprocess.run(['id'])\n"
 GOOD = "from pxr import UsdGeom\nUsdGeom.Sphere.Define(stage, '/World/McpBall')\nresult = 'ok'\n"
 

@@ -37,6 +37,9 @@ PAIRS: dict[type[BaseModel], str] = {
     models.JobList: "JobList",
     models.JobProgress: "JobProgress",
     models.JobCode: "JobCode",
+    models.RenderSpec: "RenderSpec",
+    models.RenderOutcome: "RenderOutcome",
+    models.RenderProblem: "RenderError",
 }
 SERVER_NAME = {cls.__name__: name for cls, name in PAIRS.items()} | {"JobStatus": "ExecutionStatus"}
 

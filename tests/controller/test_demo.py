@@ -16,3 +16,11 @@ def test_demo_runs_end_to_end(tmp_path) -> None:
     for prim in ("Ground", "Table", "Stool5", "Looks", "Key", "Sun"):
         assert prim in scene, prim
     assert "passwd" not in scene
+    # the picture of the scene, next to it: drawn by the worker's renderer, served by the controller
+    from PIL import Image
+
+    picture = Image.open(tmp_path / "out" / "scene.png")
+    assert picture.format == "PNG" and picture.size == (800, 600)
+    colors = picture.convert("RGB").getcolors(1 << 20)
+    assert colors is not None and len(colors) > 20  # not blank
+    assert "picture written to" in proc.stdout

@@ -44,8 +44,10 @@ class FakeServer:
                 with outer.lock:
                     outer.requests.append((method, self.path, body, dict(self.headers)))
                     route = outer.routes.get((method, path))
-                if route is None and method == "POST" and path.startswith("/v1/jobs/"):
+                if route is None and method == "POST" and path.startswith("/v1/jobs/") and path.endswith("/result"):
                     route = outer.routes.get(("POST", "/v1/jobs/*/result"))
+                elif route is None and method == "POST" and path.startswith("/v1/jobs/") and path.endswith("/output"):
+                    route = outer.routes.get(("POST", "/v1/jobs/*/output"))  # live output (none: 404)
                 reply = route(body) if route is not None else None  # a route may return None: forward
                 if reply is None and outer.upstream is not None:
                     reply = outer._forward(method, self.path, raw, dict(self.headers))
@@ -90,6 +92,10 @@ class FakeServer:
         conn.close()
         with self.lock:
             transform = self.transforms.get((method, path.split("?", 1)[0]))
+            if transform is None and _reports_and_claims(method, path):
+                transform = self.transforms.get(CLAIM)
+                if transform is not None:
+                    transform = _on_next_claim(transform)  # a claim is a claim, whichever answer carries it
         if transform is not None and payload:
             status, obj = transform(status, json.loads(payload))
             payload = json.dumps(obj).encode()
@@ -106,6 +112,26 @@ class FakeServer:
     def close(self) -> None:
         self.httpd.shutdown()
         self.httpd.server_close()
+
+
+CLAIM = ("POST", "/v1/workers/claim")
+
+
+def _reports_and_claims(method: str, path: str) -> bool:
+    """`POST /v1/jobs/{id}/result?next=true...`: a report whose answer (a ReportAck) carries the next claim."""
+    route, _, query = path.partition("?")
+    return method == "POST" and route.startswith("/v1/jobs/") and route.endswith("/result") and "next=" in query
+
+
+def _on_next_claim(transform: Callable[[int, Any], tuple[int, Any]]) -> Callable[[int, Any], tuple[int, Any]]:
+    """A claim transform applied to the `next` claim inside a ReportAck."""
+
+    def apply(status: int, body: Any) -> tuple[int, Any]:
+        if status == 200 and isinstance(body, dict) and isinstance(body.get("next"), dict):
+            _status, body["next"] = transform(200, body["next"])
+        return status, body
+
+    return apply
 
 
 def json_reply(status: int, obj: Any) -> Reply:

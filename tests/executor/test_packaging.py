@@ -40,7 +40,7 @@ def test_folder_layout_and_manifest(built: Path) -> None:
         assert (ext / rel).is_file(), rel
     # the extension folder keeps only what Kit needs; the worker it drives is in the bundle
     kit_modules = {p.name for p in (ext / "kitgate" / "executor").glob("*.py")}
-    assert kit_modules == {"__init__.py", "extension.py", "ui.py"}, kit_modules
+    assert kit_modules == {"__init__.py", "extension.py", "ui.py", "capture.py"}, kit_modules
     assert list((ext / "pip_prebundle" / "kitgate" / "policies").glob("*.toml")) or \
         (ext / "pip_prebundle" / "kitgate" / "policies" / "__init__.py").is_file()
     # namespace folders stay namespace folders (an __init__ would shadow other kitgate.* packages)

@@ -250,7 +250,10 @@ def test_every_job_gets_its_own_child_and_spares_are_isolated(ex: Executor, poli
     assert int(stat[2]) == spare[0] and int(stat[3]) == spare[0]  # own process group and session
     env = {e.split(b"=", 1)[0].decode() for e in (proc / "environ").read_bytes().split(b"\0") if e}
     assert env <= {"PATH", "LANG", "LC_ALL", "PXR_WORK_THREAD_LIMIT", "HOME", "TMPDIR"}, env
-    assert len(os.listdir(proc / "fd")) == 5  # stdio, result pipe, command pipe
+    fds = sorted(int(fd) for fd in os.listdir(proc / "fd"))
+    # stdio, result pipe, command pipe, and the live-output pipe (closed once a job that is not watched arrives)
+    assert len(fds) == 6, fds
+    assert all(os.readlink(proc / "fd" / str(fd)).startswith(("pipe:", "/dev/null")) for fd in fds[3:]), fds
     assert os.readlink(proc / "cwd").startswith(str(ex.scratch_root))
     limits = (proc / "limits").read_text()
     assert "Max open files            64" in limits and "Max file size             16777216" in limits

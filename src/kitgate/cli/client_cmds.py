@@ -5,6 +5,7 @@ and whether any connected worker can take it, approval, or the worker running it
 live status line on a terminal, plain lines otherwise, nothing extra with --json). A wait that ends
 without a result (Ctrl-C, --timeout) cancels a job that has not started, because code that edits a
 scene should not run later, unseen; a running job is reported, never killed. --detach keeps the job.
+`--render out.png` asks for a picture of the result (`--size`, `--camera`), waits, and writes the PNG.
 
 Exit codes: 0 the job succeeded (or was queued, without --wait); 1 the policy refused the code or the
 job did not succeed (or the wait ended first); 2 the request could not be made (usage, token, network,
@@ -16,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import json
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -197,6 +199,56 @@ class _Elapsed:
         return f"job {job.id}: {describe_progress(job, self.p._progress, self.p.running_s())}"
 
 
+class LiveOutput:
+    """`submit --wait`: what the job prints, shown on stderr as it arrives (GET /v1/events on a thread).
+
+    Best effort: a token without jobs:read, or a controller without live events, just shows nothing
+    here; the final result still carries the whole output. Lines are shown whole, as text."""
+
+    def __init__(self, sdk: Any, shown: Progress) -> None:
+        self.sdk, self.shown = sdk, shown
+        self._thread: threading.Thread | None = None
+        self._partial = ""
+        self._lock = threading.Lock()
+        self.lines = 0
+
+    def follow(self, job_id: str, timeout: float) -> None:
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._run, args=(job_id, timeout), daemon=True,
+                                            name="kitgate-live-output")
+            self._thread.start()
+
+    def _run(self, job_id: str, timeout: float) -> None:
+        from kitgate.client.errors import KitgateError
+
+        try:
+            for ev in self.sdk.events(job_id, timeout_s=timeout):
+                if ev.type == "output":
+                    self._text(ev.text, bool(ev.data.get("truncated")), int(ev.data.get("dropped") or 0))
+        except (KitgateError, OSError, RuntimeError):
+            return  # no live view (scope, older controller, closed client): the result still has it all
+
+    def _text(self, text: str, truncated: bool, dropped: int) -> None:
+        with self._lock:
+            if dropped:
+                self.shown.say(f"[live output: {dropped} chunk(s) skipped; the result has everything]")
+            *whole, self._partial = (self._partial + text).split("\n")
+            for line in whole:
+                self.lines += 1
+                self.shown.say(f"| {line}")
+            if truncated:
+                self.shown.say("[live output stops here: the job reached its output limit]")
+
+    def finish(self, grace_s: float = 2.0) -> None:
+        """The job ended: let the last chunks arrive (they precede `finished`), then show a partial line."""
+        if self._thread is not None:
+            self._thread.join(grace_s)
+        with self._lock:
+            if self._partial:
+                self.shown.say(f"| {self._partial}")
+                self._partial = ""
+
+
 def _end_wait(sdk: Any, job: Any, shown: Progress, why: str, detach: bool) -> None:
     """Ctrl-C or timeout: cancel a job that has not started (unless --detach); report a running one."""
     from kitgate.client.errors import KitgateError
@@ -224,19 +276,26 @@ def _end_wait(sdk: Any, job: Any, shown: Progress, why: str, detach: bool) -> No
 
 
 def _submit_and_follow(sdk: Any, code: str, policy: str | None, labels: list[str] | None, timeout: float,
-                       as_json: bool, detach: bool) -> Any:
+                       as_json: bool, detach: bool, render: dict[str, Any] | None = None) -> Any:
     from kitgate.client.errors import WaitTimeout
 
     shown = Progress(as_json)
     current: list[Any] = [None]
+    live = None if as_json else LiveOutput(sdk, shown)
 
     def on_update(job: Any, progress: Any) -> None:
         current[0] = job
         shown.update(job, progress)
+        if live is not None:
+            live.follow(job.id, timeout)
 
     with shown.shown():
         try:
-            return sdk.execute(code, policy=policy, labels=labels, timeout_s=timeout, on_update=on_update)
+            job = sdk.execute(code, policy=policy, labels=labels, timeout_s=timeout, on_update=on_update,
+                              render=render)
+            if live is not None:
+                live.finish()
+            return job
         except WaitTimeout as exc:
             _end_wait(sdk, exc.job or current[0], shown, f"no result within --timeout {timeout:g} s", detach)
             if as_json and exc.job is not None:
@@ -257,24 +316,82 @@ def submit(
         bool, typer.Option("--detach", help="With --wait: on Ctrl-C or --timeout leave the job queued, do not cancel.")
     ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the job as JSON, nothing else on stdout.")] = False,
+    render: Annotated[
+        Path | None, typer.Option("--render", help="Write a PNG picture of the result here (implies --wait).")
+    ] = None,
+    size: Annotated[str, typer.Option("--size", help="With --render: WIDTHxHEIGHT in pixels.")] = "512x512",
+    camera: Annotated[
+        str | None, typer.Option("--camera", help="With --render: a UsdGeom.Camera prim path (default: whole scene).")
+    ] = None,
 ) -> None:
     """Submit a script to the controller at KITGATE_URL with KITGATE_TOKEN / KITGATE_TOKEN_FILE."""
     from kitgate.client.config import TokenError
     from kitgate.client.errors import KitgateError
 
     code = _read_script(file)
+    ask = _render_ask(size, camera) if render is not None else None
+    png: bytes | None = None
     try:
         with client() as sdk:
-            if wait:
-                job = _submit_and_follow(sdk, code, policy, label or None, timeout, as_json, detach)
+            if wait or ask is not None:
+                job = _submit_and_follow(sdk, code, policy, label or None, timeout, as_json, detach, ask)
+                if render is not None and _picture_taken(job):
+                    png = sdk.image(job.id)
             else:
                 job = sdk.submit(code, policy=policy, labels=label or None)
     except (KitgateError, TokenError) as err:
         emit_error(err, as_json)
         return
     show_job(job, as_json)
-    if wait and job.status.value != "succeeded":
+    if render is not None:
+        _write_picture(job, png, render)
+    if (wait or render is not None) and job.status.value != "succeeded":
         raise typer.Exit(1)
+
+
+def _render_ask(size: str, camera: str | None) -> dict[str, Any]:
+    """--size WxH / --camera as the job's `render`, checked by the wire's own rules before anything is sent."""
+    from kitgate.protocol.render import RenderAskError, parse_request
+
+    width, sep, height = size.lower().partition("x")
+    if not sep or not width.isdigit() or not height.isdigit():
+        raise typer.BadParameter(f"--size must look like 512x512, not {size!r}")
+    try:
+        ask = parse_request({"width": int(width), "height": int(height), "camera": camera})
+    except RenderAskError as exc:
+        raise typer.BadParameter(str(exc)) from None
+    assert ask is not None
+    return ask
+
+
+def _picture_taken(job: Any) -> bool:
+    picture = job.result.render if job.result is not None else None
+    return bool(picture is not None and picture.ok)
+
+
+def _write_picture(job: Any, png: bytes | None, path: Path) -> None:
+    """Write the PNG (atomically: a half-written picture is never left behind), or say why there is none."""
+    import os
+    import tempfile
+
+    if png is None:
+        picture = job.result.render if job.result is not None else None
+        why = picture.error if picture is not None and picture.error is not None else None
+        reason = f"{why.code}: {why.message}" + (f" ({why.hint})" if why.hint else "") if why else \
+            f"the job ended {job.status.value}"
+        typer.echo(f"no picture was written to {path}: {reason}", err=True)
+        raise typer.Exit(1)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(png)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+    typer.echo(f"picture written to {path} ({len(png):,} bytes)", err=True)
 
 
 def status(

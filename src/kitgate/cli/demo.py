@@ -2,7 +2,9 @@
 
 Everything goes over HTTP exactly as in production: the controller and the worker are separate
 processes started with this interpreter, jobs are submitted with a least-privilege operator token,
-and the worker saves the resulting stage as .usda.
+and the worker saves the resulting stage as .usda. The read-only report job also asks for a picture
+(`render`, through the scene's own camera), which the worker draws after the job and the demo fetches from
+GET /v1/jobs/{id}/image into scene.png next to scene.usda.
 """
 
 from __future__ import annotations
@@ -20,6 +22,10 @@ from typing import Any
 import httpx
 
 _CLI = "from kitgate.cli import main; main()"
+
+# The picture the report job asks for: through the camera the layout job places, 4:3.
+PICTURE = {"width": 800, "height": 600, "camera": "/World/Camera"}
+REPORT_TITLE = "report: summarise the scene (returns data)"
 
 # (title, policy, code, expected outcome)
 SCRIPTS: list[tuple[str, str, str, str]] = [
@@ -56,12 +62,14 @@ top.AddTranslateOp().Set(Gf.Vec3d(0, 1.0, 0))
 top.AddScaleOp().Set(Gf.Vec3f(2.0, 0.08, 1.2))
 for i, (x, z) in enumerate([(-1.8, -1.0), (1.8, -1.0), (-1.8, 1.0), (1.8, 1.0)]):
     leg = UsdGeom.Cylinder.Define(stage, f"/World/Table/Leg{i}")
+    leg.CreateAxisAttr("Y")  # upright on a Y-up stage (a cylinder's axis defaults to Z)
     leg.CreateRadiusAttr(0.06)
     leg.CreateHeightAttr(1.0)
     leg.AddTranslateOp().Set(Gf.Vec3d(x, 0.5, z))
 for i in range(6):
     angle = i / 6 * 2 * math.pi
     stool = UsdGeom.Cylinder.Define(stage, f"/World/Stools/Stool{i}")
+    stool.CreateAxisAttr("Y")
     stool.CreateRadiusAttr(0.35)
     stool.CreateHeightAttr(0.6)
     stool.AddTranslateOp().Set(Gf.Vec3d(math.cos(angle) * 3.2, 0.3, math.sin(angle) * 2.4))
@@ -114,7 +122,7 @@ print([p.GetName() for p in stage.GetPrimAtPath("/World/Lights").GetChildren()])
         "succeeded",
     ),
     (
-        "report: summarise the scene (returns data)",
+        REPORT_TITLE,
         "readonly",
         """counts = {}
 for prim in stage.Traverse():
@@ -196,12 +204,66 @@ def _outcome(response: httpx.Response) -> tuple[str, str]:
     return body["status"], (detail[-1][:90] if detail else "") + extra
 
 
-def run_demo(output_dir: Path, keep_data: bool = False) -> int:
+def _save_picture(client: httpx.Client, job: dict[str, Any], path: Path) -> bool:
+    """Fetch the report job's picture into `path`; False (and why) when there is none."""
+    picture = (job.get("result") or {}).get("render") or {}
+    if not picture.get("ok"):
+        err = picture.get("error") or {}
+        print(f"!! picture of the scene: {err.get('code', 'none')}: {err.get('message', 'no picture returned')}")
+        return False
+    response = client.get(f"/v1/jobs/{job['id']}/image")
+    if response.status_code != 200 or response.headers.get("content-type") != "image/png":
+        print(f"!! picture of the scene: GET /v1/jobs/{job['id']}/image answered {response.status_code}")
+        return False
+    path.write_bytes(response.content)
+    print(f"ok {'picture: ' + path.name:44} {'readonly':11} {'image/png':17} "
+          f"{picture.get('width')}x{picture.get('height')}, {len(response.content)} bytes "
+          f"({picture.get('render_ms', 0):.0f} ms to draw)")
+    return True
+
+
+APPROVAL_JOB = (
+    "from pxr import UsdGeom\n"
+    "UsdGeom.Xform.Define(stage, '/World/ApprovedInTheConsole')\n"
+    "print('approved in the console, ran in-process')\n"
+)
+
+
+def _serve_console(url: str, data_dir: Path, operator: str, start_worker: Any) -> subprocess.Popen[bytes]:
+    """`--serve`: a worker again, one trusted job waiting for approval, and the console URL (the last lines)."""
+    worker = start_worker()
+    with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {operator}"}, timeout=30) as client:
+        job = client.post("/v1/jobs", json={"code": APPROVAL_JOB, "policy": "trusted"}).json()
+    print(f"\n  a trusted job is waiting for an operator's approval: {job.get('id', '?')}")
+    print(f"  sign in with the admin token: {data_dir / 'admin.token'}  (cat it and paste it)")
+    print("  Ctrl-C stops the controller and the worker")
+    print(f"\n  console     {url}/console", flush=True)
+    return worker
+
+
+def _wait_for_interrupt(controller: subprocess.Popen[bytes]) -> None:
+    """Until Ctrl-C or SIGTERM (or the controller exits); the caller's `finally` stops the processes."""
+    def stop(_signum: int, _frame: object) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, stop)
+    try:
+        while controller.poll() is None:
+            time.sleep(0.5)
+    except KeyboardInterrupt:
+        print("\nkitgate demo: stopping")
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def run_demo(output_dir: Path, keep_data: bool = False, serve: bool = False) -> int:
     output_dir = output_dir.resolve()
     output_dir.mkdir(parents=True, exist_ok=True)
     stage_path = output_dir / "scene.usda"
-    if stage_path.exists():
-        stage_path.unlink()  # each demo builds the scene from scratch
+    picture_path = output_dir / "scene.png"
+    for stale in (stage_path, picture_path):
+        if stale.exists():
+            stale.unlink()  # each demo builds the scene (and its picture) from scratch
     work = Path(tempfile.mkdtemp(prefix="kitgate-demo-"))
     data_dir, port_file = work / "data", work / "controller.port"
     env = {k: v for k, v in os.environ.items() if not k.startswith("KITGATE_")}
@@ -226,39 +288,54 @@ def run_demo(output_dir: Path, keep_data: bool = False) -> int:
         token_file.write_text(_mint(data_dir, "worker") + "\n")
         token_file.chmod(0o600)
         operator = _mint(data_dir, "jobs:submit", "jobs:read")
-        with open(work / "worker.log", "wb") as log:
-            worker = subprocess.Popen(
-                _kitgate(
-                    "worker", "--controller", url, "--token-file", str(token_file), "--stage", str(stage_path),
-                    "--save", "--state-dir", str(work / "worker-state"), "--log-level", "warning",
-                ),
-                stdout=log,
-                stderr=log,
-                env=env,
-            )
+        def start_worker() -> subprocess.Popen[bytes]:
+            with open(work / "worker.log", "ab") as log:
+                return subprocess.Popen(
+                    _kitgate(
+                        "worker", "--controller", url, "--token-file", str(token_file), "--stage", str(stage_path),
+                        "--save", "--state-dir", str(work / "worker-state"), "--log-level", "warning",
+                    ),
+                    stdout=log,
+                    stderr=log,
+                    env=env,
+                )
+
+        worker = start_worker()
         print(f"  worker      headless usd-core stage {stage_path}  (pid {worker.pid})\n")
         print(f"  {'job':44} {'policy':11} {'outcome':17} detail")
         print(f"  {'-' * 44} {'-' * 11} {'-' * 17} {'-' * 30}")
         with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {operator}"}, timeout=120) as client:
             for title, policy, code, expected in SCRIPTS:
                 t0 = time.perf_counter()
-                response = client.post("/v1/jobs", json={"code": code, "policy": policy, "wait_s": 90})
+                body: dict[str, Any] = {"code": code, "policy": policy, "wait_s": 90}
+                if title == REPORT_TITLE:
+                    body["render"] = PICTURE
+                response = client.post("/v1/jobs", json=body)
                 status, detail = _outcome(response)
                 ms = (time.perf_counter() - t0) * 1000
                 mark = "ok " if status == expected else "!! "
                 failures += status != expected
                 print(f"{mark}{title:44} {policy:11} {status:17} {detail}  ({ms:.0f} ms)")
+                if title == REPORT_TITLE and status == "succeeded":
+                    failures += not _save_picture(client, response.json(), picture_path)
         _stop(worker)
         worker = None
         if not stage_path.exists():
             raise DemoError("the worker did not save the stage")
         print(f"\n  scene written to {stage_path} ({stage_path.stat().st_size} bytes)")
+        if picture_path.exists():
+            print(f"  picture written to {picture_path} ({picture_path.stat().st_size} bytes)")
         print("  the hostile script was refused at submission (422 policy_violation) and never reached the worker")
         if failures:
             print(f"\nkitgate demo: {failures} job(s) did not end as expected; logs in {work}")
             keep_data = True
             return 1
         print("\nkitgate demo: all jobs ended as expected")
+        if serve:
+            worker = _serve_console(url, data_dir, operator, start_worker)
+            _wait_for_interrupt(controller)
+        else:
+            print(f"  console: `kitgate demo --serve` (what `make demo` runs) keeps it up at {url}/console")
         return 0
     except (DemoError, httpx.HTTPError, OSError) as exc:
         print(f"kitgate demo failed: {exc}; logs in {work}", file=sys.stderr)

@@ -165,9 +165,11 @@ def register(app: typer.Typer) -> None:
     def demo(
         output_dir: Annotated[Path, typer.Option(help="where the resulting .usda goes")] = Path("demo-output"),
         keep_data: Annotated[bool, typer.Option(help="keep the temporary data dir")] = False,
+        serve: Annotated[bool, typer.Option(
+            help="then keep serving, a trusted job waiting for approval in the web console, until Ctrl-C")] = False,
     ) -> None:
         """Controller + headless worker + sample jobs in one go, no set-up."""
         require("server", "worker", command="demo")
         from kitgate.cli.demo import run_demo
 
-        raise typer.Exit(run_demo(output_dir, keep_data=keep_data))
+        raise typer.Exit(run_demo(output_dir, keep_data=keep_data, serve=serve))

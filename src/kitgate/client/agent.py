@@ -27,6 +27,7 @@ Write small Python scripts and run them with kit_execute. Rules:
 - No files, network, subprocesses, eval/exec, or names starting with an underscore.
 - If a tool answers with violations, rewrite the script following each hint; do not retry the same code.
 - Inspect before you edit: kit_scene_summary, kit_list_prims, kit_get_prim are read-only and cheap.
+- To see the scene (and check an edit), call kit_screenshot: it returns a picture of the stage.
 - A failed job changes nothing, so it is safe to fix and resubmit."""
 
 

@@ -2,10 +2,14 @@
 
     from kitgate.client.langchain_tools import kit_tools
     tools = kit_tools(KitgateClient())       # kit_execute, kit_validate, kit_scene_summary, ...
+
+kit_screenshot answers with `response_format="content_and_artifact"`: the ToolMessage content is a text block
+and a LangChain image block (base64 PNG, which chat models with vision read), the artifact the PNG bytes.
 """
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -53,9 +57,12 @@ def kit_tools(
     for spec in toolkit.specs():
         if include is not None and spec.name not in include:
             continue
+        pictures = spec.name == "kit_screenshot"
+        func = _with_progress_events(toolkit, spec.func)
         out.append(
             lc_tools.StructuredTool.from_function(
-                func=_with_progress_events(toolkit, spec.func),
+                func=_as_content_and_artifact(func) if pictures else func,
+                response_format="content_and_artifact" if pictures else "content",
                 name=spec.name,
                 description=spec.description,
                 args_schema=create_schema_from_function(spec.name, spec.func, parse_docstring=False),
@@ -64,6 +71,22 @@ def kit_tools(
             )
         )
     return out
+
+
+def _as_content_and_artifact(func: Callable[..., str]) -> Callable[..., tuple[Any, bytes | None]]:
+    """(content blocks, PNG bytes): a text block, plus an image block when the tool returned a picture."""
+    from langchain_core.messages.content import create_image_block, create_text_block
+
+    def call(callbacks: Any = None, **kwargs: Any) -> tuple[Any, bytes | None]:
+        text = func(callbacks=callbacks, **kwargs)
+        png = getattr(text, "png", None)
+        blocks: list[Any] = [create_text_block(str(text))]
+        if png:
+            blocks.append(create_image_block(base64=base64.b64encode(png).decode("ascii"), mime_type="image/png"))
+        return blocks, png
+
+    call.__name__ = func.__name__
+    return call
 
 
 def _with_progress_events(toolkit: KitToolkit, func: Callable[..., str]) -> Callable[..., str]:

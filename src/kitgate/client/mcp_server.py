@@ -16,7 +16,7 @@ import warnings
 from collections.abc import Callable
 from typing import Any
 
-from kitgate.client.toolkit import KitToolkit
+from kitgate.client.toolkit import KitToolkit, ToolPicture
 
 SERVER_NAME = "kitgate"
 
@@ -26,8 +26,9 @@ class MissingExtra(ImportError):
 
 INSTRUCTIONS = (
     "Tools for an OpenUSD / Omniverse Kit stage behind the kitgate gateway. Inspect with kit_scene_summary, "
-    "kit_list_prims and kit_get_prim (read-only); change the stage with kit_execute; check code with "
-    "kit_validate. If kit_execute reports violations, rewrite the script following each hint."
+    "kit_list_prims and kit_get_prim (read-only); look at it with kit_screenshot (an image); change the stage "
+    "with kit_execute; check code with kit_validate. If kit_execute reports violations, rewrite the script "
+    "following each hint."
 )
 
 
@@ -41,12 +42,15 @@ def _mcp() -> tuple[Any, type[Exception]]:
 
 
 def _progress_sink(ctx: Any) -> Callable[[str], None]:
-    """Progress lines from the tool's thread -> MCP log + progress notifications on the server's loop.
+    """Progress lines from the tool's threads -> MCP log + progress notifications on the server's loop.
 
-    The first line names the job id, so a client sees it while the job is still queued or running."""
+    The first line names the job id, so a client sees it while the job is still queued or running; then
+    `job <id> output: <text>` lines carry what the job prints while it runs. Call it on the loop."""
     import anyio.from_thread
+    import anyio.lowlevel
 
     count = 0
+    loop = anyio.lowlevel.current_token()  # so any thread may send (the tool's, and its live-output follower)
 
     def sink(line: str) -> None:
         nonlocal count
@@ -58,17 +62,22 @@ def _progress_sink(ctx: Any) -> Callable[[str], None]:
                 warnings.simplefilter("ignore")
                 await ctx.info(line)
 
-        anyio.from_thread.run(send)
+        anyio.from_thread.run(send, token=loop)
 
     return sink
 
 
 def _as_mcp_tool(toolkit: KitToolkit, func: Callable[..., str], tool_error: type[Exception]) -> Callable[..., Any]:
     """Same parameters (so the same JSON schema) plus the MCP Context; the blocking call runs in a thread so
-    other calls and progress notifications go on; a result with ok=False becomes an MCP tool error."""
+    other calls and progress notifications go on; a result with ok=False becomes an MCP tool error. A tool
+    that answers with a picture (kit_screenshot) returns its text and an MCP ImageContent (base64 PNG), the
+    content type a vision model reads."""
     from mcp.server.mcpserver import Context
+    from mcp_types import CallToolResult
 
-    async def call(ctx: Context, **kwargs: Any) -> str:
+    pictures = func.__name__ == "kit_screenshot"
+
+    async def call(ctx: Context, **kwargs: Any) -> Any:
         import anyio.to_thread
 
         sink = _progress_sink(ctx)
@@ -80,15 +89,32 @@ def _as_mcp_tool(toolkit: KitToolkit, func: Callable[..., str], tool_error: type
         text = await anyio.to_thread.run_sync(blocking)
         if getattr(text, "ok", True) is False:
             raise tool_error(str(text))
+        if pictures:
+            return _picture_result(text)
         return str(text)
 
     signature = inspect.signature(func, eval_str=True)
     ctx_param = inspect.Parameter("ctx", inspect.Parameter.KEYWORD_ONLY, annotation=Context)
     params = [p.replace(kind=inspect.Parameter.KEYWORD_ONLY) for p in signature.parameters.values()]
     functools.update_wrapper(call, func)
-    call.__signature__ = signature.replace(parameters=[*params, ctx_param])  # type: ignore[attr-defined]
-    call.__annotations__ = {**{p.name: p.annotation for p in params}, "ctx": Context, "return": str}
+    call.__signature__ = signature.replace(  # type: ignore[attr-defined]
+        parameters=[*params, ctx_param], return_annotation=CallToolResult if pictures else str)
+    call.__annotations__ = {**{p.name: p.annotation for p in params}, "ctx": Context,
+                            "return": CallToolResult if pictures else str}
     return call
+
+
+def _picture_result(text: str) -> Any:
+    """[TextContent, ImageContent] for a ToolPicture (text only when it carries no PNG)."""
+    import base64
+
+    from mcp_types import CallToolResult, ImageContent, TextContent
+
+    content: list[Any] = [TextContent(type="text", text=str(text))]
+    png = text.png if isinstance(text, ToolPicture) else None
+    if png:
+        content.append(ImageContent(type="image", data=base64.b64encode(png).decode("ascii"), mime_type="image/png"))
+    return CallToolResult(content=content)
 
 
 def build_server(toolkit: KitToolkit | None = None, log_level: str = "WARNING") -> Any:

@@ -23,6 +23,9 @@ __all__ = [
     "JobResult",
     "JobStatus",
     "JobView",
+    "LiveEvent",
+    "RenderOutcome",
+    "RenderSpec",
     "Timings",
     "ValidateResponse",
     "Violation",
@@ -67,6 +70,33 @@ class Timings(_Read):
     apply_ms: float | None = None
 
 
+class RenderSpec(_Read):
+    """The picture a job asked for (`render` on submit)."""
+
+    width: int
+    height: int
+    camera: str | None = None
+
+
+class RenderProblem(_Read):
+    code: str
+    message: str = ""
+    hint: str = ""
+
+
+class RenderOutcome(_Read):
+    """The picture part of a result: `ok` with its size and hash (the PNG is at GET /v1/jobs/{id}/image),
+    or why there is none. A failed picture never fails the job."""
+
+    ok: bool
+    width: int | None = None
+    height: int | None = None
+    bytes: int | None = None
+    sha256: str | None = None
+    render_ms: float | None = None
+    error: RenderProblem | None = None
+
+
 class JobResult(_Read):
     """A finished job's outcome (the server's ExecutionResult component)."""
 
@@ -81,6 +111,7 @@ class JobResult(_Read):
     limit: str | None = None
     violations: list[Violation] = Field(default_factory=list)
     timings: Timings = Field(default_factory=Timings)
+    render: RenderOutcome | None = None
 
 
 class JobView(_Read):
@@ -102,6 +133,7 @@ class JobView(_Read):
     claimed_at: float | None = None
     started_at: float | None = None
     finished_at: float | None = None
+    render: RenderSpec | None = None
     result: JobResult | None = None
 
 
@@ -129,3 +161,33 @@ class JobCode(_Read):
     job_id: str
     code: str
     code_sha256: str
+
+
+class LiveEvent(_Read):
+    """One live job event from `GET /v1/events` (`KitgateClient.events`).
+
+    `type`: created, approval_needed, approved, rejected, claimed, started, output, requeued, finished,
+    or gap (the stream may have missed events: reconnecting with `last_event_id` replays what the
+    controller still holds). `data` by type: output {"seq", "text", "truncated"?, "dropped"?};
+    finished {"status", "error_type"?, "duration_ms"?}; claimed/started {"worker", "attempt"};
+    rejected {"by", "reason"}; created {"status", "policy", "labels"}.
+    """
+
+    id: int
+    type: str
+    job_id: str = ""
+    owner: str = ""
+    at: float = 0.0
+    data: dict[str, Any] = Field(default_factory=dict)
+
+    @property
+    def text(self) -> str:
+        """The printed text of an `output` event ("" for any other type). Show it as text, never as markup."""
+        value = self.data.get("text") if self.type == "output" else None
+        return value if isinstance(value, str) else ""
+
+    @property
+    def status(self) -> str | None:
+        """The job's final status, on a `finished` event."""
+        value = self.data.get("status") if self.type == "finished" else None
+        return value if isinstance(value, str) else None

@@ -20,7 +20,7 @@ import re
 import time
 import uuid
 import warnings
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from dataclasses import dataclass
 from enum import Enum
 from typing import Any
@@ -41,7 +41,10 @@ from kitgate.client.errors import (
     WaitTimeout,
     error_from_response,
 )
-from kitgate.client.models import JobCode, JobList, JobProgress, JobView, ValidateResponse
+from kitgate.client.models import JobCode, JobList, JobProgress, JobView, LiveEvent, ValidateResponse
+from kitgate.client.sse import SseParser
+from kitgate.protocol.render import PNG_SIGNATURE, RenderAskError
+from kitgate.protocol.render import parse_request as parse_render
 from kitgate.protocol.wire import POLICY_NAME_RE
 
 __all__ = ["AsyncKitgateClient", "KitgateClient", "RetryPolicy", "new_idempotency_key"]
@@ -215,6 +218,7 @@ class _Core:
         wait_s: float | None,
         idempotency_key: str | None,
         max_retries: int | None,
+        render: Mapping[str, Any] | None = None,
     ) -> dict[str, Any]:
         if not isinstance(code, str) or not code.strip():
             raise KitgateError("code must be a non-empty string", code="invalid_code")
@@ -229,7 +233,24 @@ class _Core:
             body["wait_s"] = wait_s
         if max_retries is not None:
             body["max_retries"] = max_retries
+        if render is not None:
+            try:  # the wire's own rules (kitgate.protocol.render), checked before anything is sent
+                body["render"] = parse_render({k: v for k, v in dict(render).items() if v is not None})
+            except RenderAskError as exc:
+                raise KitgateError(str(exc), code="invalid_render") from None
+            if body["render"]["camera"] is None:
+                del body["render"]["camera"]
         return body
+
+    @staticmethod
+    def decode_image(status: int, headers: httpx.Headers, raw: bytes) -> bytes:
+        """GET /v1/jobs/{id}/image: the PNG, or the error envelope raised as a KitgateError."""
+        if status >= 400:
+            _Core.decode(status, headers, raw)
+        if not raw.startswith(PNG_SIGNATURE):
+            raise BadResponse(f"controller answered HTTP {status} with something that is not a PNG",
+                              code="bad_response")
+        return raw
 
     @staticmethod
     def wait_timeout(job: JobView, progress: JobProgress | None, waited_s: float) -> WaitTimeout:
@@ -260,6 +281,46 @@ class _Core:
         if not isinstance(items, list):
             raise BadResponse("controller answered /v1/policies with an unexpected shape", code="bad_response")
         return [p for p in items if isinstance(p, dict)]
+
+
+_EVENTS_READ_S = 60.0  # the controller pings every 15 s (KITGATE_EVENT_HEARTBEAT_S): silence this long is a dead link
+
+
+class _EventCursor:
+    """Where an `events()` stream is: the last event id (resumed after on reconnect), its filter, its deadline."""
+
+    def __init__(self, core: _Core, job_id: str | None, last_event_id: int | None, timeout_s: float | None) -> None:
+        self.core = core
+        self.job_id = _check_id(job_id) if job_id is not None else None
+        if last_event_id is not None and (not isinstance(last_event_id, int) or last_event_id < 0):
+            raise ValueError("last_event_id must be a non-negative int (the `id` of an event seen before)")
+        # one job's stream replays that job's retained events from the start, so a job that already ran is seen
+        self.last = last_event_id if last_event_id is not None or self.job_id is None else 0
+        self.deadline = None if timeout_s is None else time.monotonic() + timeout_s
+        self.timeout_s = timeout_s
+        self.attempt = 0
+
+    def request(self) -> tuple[dict[str, str], dict[str, str], httpx.Timeout]:
+        headers = {**self.core.headers(), "Accept": "text/event-stream"}
+        if self.last is not None:
+            headers["Last-Event-ID"] = str(self.last)
+        params = {"job_id": self.job_id} if self.job_id else {}
+        read = _EVENTS_READ_S if self.deadline is None else max(0.1, min(_EVENTS_READ_S, self.remaining()))
+        return headers, params, httpx.Timeout(read, connect=min(10.0, self.core.timeout_s))
+
+    def remaining(self) -> float:
+        return float("inf") if self.deadline is None else self.deadline - time.monotonic()
+
+    def check_deadline(self) -> None:
+        if self.remaining() <= 0:
+            raise WaitTimeout(f"no end of the event stream within {self.timeout_s:g}s", job=None)
+
+    def seen(self, ev: LiveEvent) -> bool:
+        """Record `ev`; True when the stream is done (the watched job finished)."""
+        self.attempt = 0
+        if ev.type != "gap":
+            self.last = ev.id
+        return self.job_id is not None and ev.type == "finished" and ev.job_id == self.job_id
 
 
 def _poll_interval(i: int) -> float:
@@ -304,7 +365,8 @@ class KitgateClient:
         self.close()
 
     # -- transport -------------------------------------------------------------------------------
-    def _once(self, method: str, path: str, json_body: Any, params: Any, extra_s: float) -> Any:
+    def _once(self, method: str, path: str, json_body: Any, params: Any, extra_s: float,
+              decode: Callable[[int, httpx.Headers, bytes], Any] | None = None) -> Any:
         core = self._core
         with self._http.stream(
             method, path, json=json_body, params=params, headers=core.headers(), timeout=core.timeout(extra_s)
@@ -314,7 +376,7 @@ class KitgateClient:
             total = 0
             for chunk in resp.iter_bytes():
                 total = core.read_capped(chunks, chunk, total)
-            return core.decode(resp.status_code, resp.headers, b"".join(chunks))
+            return (decode or core.decode)(resp.status_code, resp.headers, b"".join(chunks))
 
     def _request(
         self,
@@ -325,11 +387,12 @@ class KitgateClient:
         params: Any = None,
         mode: _Retry = _Retry.CONNECT,
         extra_s: float = 0.0,
+        decode: Callable[[int, httpx.Headers, bytes], Any] | None = None,
     ) -> Any:
         attempt = 0
         while True:
             try:
-                return self._once(method, path, json_body, params, extra_s)
+                return self._once(method, path, json_body, params, extra_s, decode)
             except httpx.HTTPError as exc:
                 pause = self._core.transport_retry(exc, mode, attempt)
             except (RateLimited, ServerError) as err:
@@ -351,12 +414,15 @@ class KitgateClient:
         wait_s: float | None = None,
         idempotency_key: str | None = None,
         max_retries: int | None = None,
+        render: Mapping[str, Any] | None = None,
     ) -> JobView:
         """Queue code (202) or, with ``wait_s``, get the finished job if it ends in time.
 
-        Raises PolicyViolation (nothing queued) when the policy refuses the code.
+        ``render={"width": 512, "height": 512, "camera": "/World/Cam"}`` asks for a picture of the result
+        (fetch it with ``image(job_id)``). Raises PolicyViolation (nothing queued) when the policy refuses
+        the code, and KitgateError code ``render_too_large``/``render_not_allowed`` for a picture over its caps.
         """
-        body = self._core.submit_body(code, policy, timeout_s, labels, wait_s, idempotency_key, max_retries)
+        body = self._core.submit_body(code, policy, timeout_s, labels, wait_s, idempotency_key, max_retries, render)
         data = self._request("POST", "/v1/jobs", json_body=body, mode=_Retry.IDEMPOTENT, extra_s=wait_s or 0.0)
         return _model(JobView, data)
 
@@ -417,6 +483,45 @@ class KitgateClient:
             wait_s = min(_poll_interval(i), remaining)  # the server answers early when the job ends
             i += 1
 
+    def events(self, job_id: str | None = None, *, last_event_id: int | None = None,
+               timeout_s: float | None = None) -> Iterator[LiveEvent]:
+        """Live job events as they happen (`GET /v1/events`, Server-Sent Events), scoped by the token.
+
+        With `job_id`: that job's events (those still retained first), ending after its `finished` event.
+        Without: every event the token may see, until the caller stops iterating. A dropped stream is
+        reopened after the last event seen (Last-Event-ID), so nothing still retained is missed; a `gap`
+        event says the controller may no longer hold some (then `status()` has the truth). `timeout_s`:
+        WaitTimeout when the stream has not ended by then (None: no limit).
+        """
+        cur = _EventCursor(self._core, job_id, last_event_id, timeout_s)
+        while True:
+            cur.check_deadline()
+            headers, params, timeout = cur.request()
+            try:
+                with self._http.stream("GET", "/v1/events", params=params, headers=headers, timeout=timeout) as resp:
+                    if resp.status_code != 200:
+                        self._core.decode(resp.status_code, resp.headers, resp.read()[: self._core.max_response_bytes])
+                        raise BadResponse(f"/v1/events answered HTTP {resp.status_code}", code="bad_response")
+                    parser = SseParser()
+                    for line in resp.iter_lines():
+                        ev = parser.feed(line)
+                        if ev is not None:
+                            done = cur.seen(ev)
+                            yield ev
+                            if done or (ev.type == "gap" and cur.job_id and self.status(cur.job_id).status.terminal):
+                                return
+                        cur.check_deadline()
+            except httpx.ReadTimeout:
+                cur.check_deadline()
+            except httpx.HTTPError as exc:
+                pause = self._core.transport_retry(exc, _Retry.IDEMPOTENT, cur.attempt)
+                cur.attempt += 1
+                time.sleep(pause)
+            except (RateLimited, ServerError) as err:
+                pause = self._core.error_retry(err, _Retry.IDEMPOTENT, cur.attempt)
+                cur.attempt += 1
+                time.sleep(pause)
+
     def progress(self, job_id: str) -> JobProgress | None:
         """Queue position and connected/matching workers, or the running worker; None if not available."""
         try:
@@ -459,15 +564,22 @@ class KitgateClient:
         timeout_s: float = 120.0,
         labels: list[str] | None = None,
         on_update: OnUpdate | None = None,
+        render: Mapping[str, Any] | None = None,
     ) -> JobView:
         """Submit and wait. Without ``on_update`` the server holds the submit while it can; with it, the
         callback sees the job id at once and the job's progress while it waits."""
         start = time.monotonic()
         first_wait = 0.0 if on_update is not None else min(timeout_s, _LONG_POLL_S)
-        job = self.submit(code, policy=policy, labels=labels, wait_s=first_wait or None)
+        job = self.submit(code, policy=policy, labels=labels, wait_s=first_wait or None, render=render)
         if job.status.terminal:
             return job
         return self._wait(job, start, timeout_s, on_update)
+
+    def image(self, job_id: str) -> bytes:
+        """The PNG a job asked for with ``render``. NotFound (code ``image_not_found``) says why there is none:
+        no render asked, the job not finished yet, or the renderer's error and hint."""
+        return self._request("GET", f"/v1/jobs/{_check_id(job_id)}/image", mode=_Retry.IDEMPOTENT,
+                             decode=self._core.decode_image)
 
     def approve(self, job_id: str) -> JobView:
         """Release a job that waits for approval (admin)."""
@@ -531,7 +643,8 @@ class AsyncKitgateClient:
     async def __aexit__(self, *exc: object) -> None:
         await self.aclose()
 
-    async def _once(self, method: str, path: str, json_body: Any, params: Any, extra_s: float) -> Any:
+    async def _once(self, method: str, path: str, json_body: Any, params: Any, extra_s: float,
+                    decode: Callable[[int, httpx.Headers, bytes], Any] | None = None) -> Any:
         core = self._core
         async with self._http.stream(
             method, path, json=json_body, params=params, headers=core.headers(), timeout=core.timeout(extra_s)
@@ -541,7 +654,7 @@ class AsyncKitgateClient:
             total = 0
             async for chunk in resp.aiter_bytes():
                 total = core.read_capped(chunks, chunk, total)
-            return core.decode(resp.status_code, resp.headers, b"".join(chunks))
+            return (decode or core.decode)(resp.status_code, resp.headers, b"".join(chunks))
 
     async def _request(
         self,
@@ -552,11 +665,12 @@ class AsyncKitgateClient:
         params: Any = None,
         mode: _Retry = _Retry.CONNECT,
         extra_s: float = 0.0,
+        decode: Callable[[int, httpx.Headers, bytes], Any] | None = None,
     ) -> Any:
         attempt = 0
         while True:
             try:
-                return await self._once(method, path, json_body, params, extra_s)
+                return await self._once(method, path, json_body, params, extra_s, decode)
             except httpx.HTTPError as exc:
                 pause = self._core.transport_retry(exc, mode, attempt)
             except (RateLimited, ServerError) as err:
@@ -577,8 +691,9 @@ class AsyncKitgateClient:
         wait_s: float | None = None,
         idempotency_key: str | None = None,
         max_retries: int | None = None,
+        render: Mapping[str, Any] | None = None,
     ) -> JobView:
-        body = self._core.submit_body(code, policy, timeout_s, labels, wait_s, idempotency_key, max_retries)
+        body = self._core.submit_body(code, policy, timeout_s, labels, wait_s, idempotency_key, max_retries, render)
         data = await self._request("POST", "/v1/jobs", json_body=body, mode=_Retry.IDEMPOTENT, extra_s=wait_s or 0.0)
         return _model(JobView, data)
 
@@ -638,6 +753,41 @@ class AsyncKitgateClient:
             wait_s = min(_poll_interval(i), remaining)
             i += 1
 
+    async def events(self, job_id: str | None = None, *, last_event_id: int | None = None,
+                     timeout_s: float | None = None) -> AsyncIterator[LiveEvent]:
+        """Live job events (see KitgateClient.events)."""
+        cur = _EventCursor(self._core, job_id, last_event_id, timeout_s)
+        while True:
+            cur.check_deadline()
+            headers, params, timeout = cur.request()
+            try:
+                async with self._http.stream("GET", "/v1/events", params=params, headers=headers,
+                                             timeout=timeout) as resp:
+                    if resp.status_code != 200:
+                        raw = (await resp.aread())[: self._core.max_response_bytes]
+                        self._core.decode(resp.status_code, resp.headers, raw)
+                        raise BadResponse(f"/v1/events answered HTTP {resp.status_code}", code="bad_response")
+                    parser = SseParser()
+                    async for line in resp.aiter_lines():
+                        ev = parser.feed(line)
+                        if ev is not None:
+                            done = cur.seen(ev)
+                            yield ev
+                            if done or (ev.type == "gap" and cur.job_id
+                                        and (await self.status(cur.job_id)).status.terminal):
+                                return
+                        cur.check_deadline()
+            except httpx.ReadTimeout:
+                cur.check_deadline()
+            except httpx.HTTPError as exc:
+                pause = self._core.transport_retry(exc, _Retry.IDEMPOTENT, cur.attempt)
+                cur.attempt += 1
+                await asyncio.sleep(pause)
+            except (RateLimited, ServerError) as err:
+                pause = self._core.error_retry(err, _Retry.IDEMPOTENT, cur.attempt)
+                cur.attempt += 1
+                await asyncio.sleep(pause)
+
     async def progress(self, job_id: str) -> JobProgress | None:
         try:
             data = await self._request("GET", f"/v1/jobs/{_check_id(job_id)}/progress", mode=_Retry.IDEMPOTENT)
@@ -676,10 +826,16 @@ class AsyncKitgateClient:
         timeout_s: float = 120.0,
         labels: list[str] | None = None,
         on_update: OnUpdate | None = None,
+        render: Mapping[str, Any] | None = None,
     ) -> JobView:
         start = time.monotonic()
         first_wait = 0.0 if on_update is not None else min(timeout_s, _LONG_POLL_S)
-        job = await self.submit(code, policy=policy, labels=labels, wait_s=first_wait or None)
+        job = await self.submit(code, policy=policy, labels=labels, wait_s=first_wait or None, render=render)
         if job.status.terminal:
             return job
         return await self._wait(job, start, timeout_s, on_update)
+
+    async def image(self, job_id: str) -> bytes:
+        """The PNG a job asked for with ``render`` (see KitgateClient.image)."""
+        return await self._request("GET", f"/v1/jobs/{_check_id(job_id)}/image", mode=_Retry.IDEMPOTENT,
+                                   decode=self._core.decode_image)

@@ -23,6 +23,7 @@ from kitgate.client.errors import KitgateError, WaitTimeout
 from kitgate.client.models import JobProgress, JobView
 from kitgate.client.results import describe_progress, format_error, format_job, format_validation
 from kitgate.client.sdk import KitgateClient
+from kitgate.protocol.render import CAMERA_PATH_PATTERN, png_size
 from kitgate.protocol.status import JobStatus
 from kitgate.protocol.wire import LABEL_PATTERN, MAX_CODE_CHARS, POLICY_NAME_PATTERN
 
@@ -52,6 +53,19 @@ LabelsArg = Annotated[
     Field(description="Worker labels the job needs (e.g. one stage or site); only a worker with all of them "
                       "answers. Omit to use the defaults this tool was configured with.", max_length=16),
 ]
+SideArg = Annotated[int, Field(description="Picture width/height in pixels (the policy caps it; 512 is plenty).",
+                               ge=16, le=2048)]
+CameraArg = Annotated[
+    str | None,
+    Field(description="Prim path of a UsdGeom.Camera to look through; omit to frame the whole scene.",
+          pattern=CAMERA_PATH_PATTERN, max_length=1024),
+]
+JobIdArg = Annotated[
+    str | None,
+    Field(description="Fetch the picture an earlier job asked for, instead of taking a new one.",
+          pattern=r"^[A-Za-z0-9_-]{1,64}$"),
+]
+
 # Where a tool call reports "job <id>: queued at position 1; 0 workers connected" while it waits: set per
 # call by the MCP server / LangChain wrapper (each call runs in its own thread or context).
 _progress_sink: contextvars.ContextVar[Callable[[str], None] | None] = contextvars.ContextVar(
@@ -77,6 +91,11 @@ DESCRIPTIONS: dict[str, str] = {
     "kit_get_prim": (
         "Inspect one prim: type, attributes with values, applied schemas, transforms and children (read-only)."
     ),
+    "kit_screenshot": (
+        "Look at the USD stage: returns a PNG picture of the scene (from a camera prim, or framing the whole "
+        "scene) plus a short summary, so you can check your edits. Read-only. With job_id, returns the "
+        "picture an earlier job asked for instead."
+    ),
 }
 
 
@@ -89,6 +108,20 @@ class ToolText(str):
         obj = super().__new__(cls, text)
         obj.ok = ok
         return obj
+
+
+class ToolPicture(ToolText):
+    """A tool answer that carries a PNG besides its text (MCP: ImageContent; LangChain: an image block)."""
+
+    png: bytes | None
+
+    def __new__(cls, text: str, png: bytes | None, ok: bool = True) -> ToolPicture:
+        obj = super().__new__(cls, text, ok)
+        obj.png = png
+        return obj
+
+
+_LIVE_LINE_CHARS = 4000  # one progress line of live output (the result carries all of it)
 
 
 @dataclass
@@ -114,6 +147,7 @@ class KitToolkit:
         self._client = client
         self._factory = client_factory or KitgateClient
         self._lock = threading.Lock()
+        self._report_lock = threading.Lock()
         self.default_policy = default_policy
         self.timeout_s = timeout_s
         self.labels = labels
@@ -130,12 +164,14 @@ class KitToolkit:
             _progress_sink.reset(token)
 
     def _report(self, line: str) -> None:
-        for sink in (self.on_progress, _progress_sink.get()):
-            if sink is not None:
-                with contextlib.suppress(Exception):  # a broken progress channel must not fail the job
-                    sink(line)
+        with self._report_lock:  # the tool's thread and its live-output follower
+            for sink in (self.on_progress, _progress_sink.get()):
+                if sink is not None:
+                    with contextlib.suppress(Exception):  # a broken progress channel must not fail the job
+                        sink(line)
 
-    def _on_update(self) -> Callable[[JobView, JobProgress | None], None]:
+    def _on_update(self, followers: list[threading.Thread] | None = None,
+                   ) -> Callable[[JobView, JobProgress | None], None]:
         last: list[str] = []
 
         def update(job: JobView, progress: JobProgress | None) -> None:
@@ -143,15 +179,40 @@ class KitToolkit:
             if not last or line.split(" for ")[0] != last[-1].split(" for ")[0]:
                 self._report(line)
             last[:] = [line]
+            if followers is not None and not followers:
+                followers.append(self._follow_output(job.id))
 
         return update
 
-    def _run_job(self, code: str, policy: str | None, labels: list[str] | None) -> JobView | ToolText:
-        """Submit and wait, reporting progress; a wait that times out cancels a job that has not started."""
+    def _follow_output(self, job_id: str) -> threading.Thread:
+        """Report what the job prints while it runs (GET /v1/events): `job <id> output: <text>` progress lines.
+
+        Best effort on a thread of its own (in this call's context, so the same progress sink): a token
+        without jobs:read or an older controller shows none; the tool's result has the whole output."""
+        ctx = contextvars.copy_context()
+
+        def follow() -> None:
+            with contextlib.suppress(KitgateError, OSError, RuntimeError):
+                for ev in self.client.events(job_id, timeout_s=self.timeout_s + 5.0):
+                    if ev.type == "output" and ev.text:
+                        self._report(f"job {job_id} output: {ev.text[:_LIVE_LINE_CHARS]}")
+
+        thread = threading.Thread(target=ctx.run, args=(follow,), daemon=True, name="kitgate-tool-output")
+        thread.start()
+        return thread
+
+    def _run_job(self, code: str, policy: str | None, labels: list[str] | None,
+                 render: dict[str, Any] | None = None) -> JobView | ToolText:
+        """Submit and wait, reporting progress (and live output); a wait that times out cancels a job that
+        has not started."""
         client = self.client
+        followers: list[threading.Thread] = []
         try:
-            return client.execute(code, policy=policy, timeout_s=self.timeout_s, labels=labels or self.labels,
-                                  on_update=self._on_update())
+            job = client.execute(code, policy=policy, timeout_s=self.timeout_s, labels=labels or self.labels,
+                                 on_update=self._on_update(followers), render=render)
+            for thread in followers:
+                thread.join(2.0)  # the last chunks precede `finished`: report them before the result
+            return job
         except WaitTimeout as exc:
             job = exc.job
             if job is None:
@@ -219,6 +280,32 @@ class KitToolkit:
     def kit_get_prim(self, path: PathArg, labels: LabelsArg = None) -> str:
         return self._guard(lambda: self._scene(scene_scripts.get_prim_script(path), labels))
 
+    def kit_screenshot(self, width: SideArg = 512, height: SideArg = 512, camera: CameraArg = None,
+                       job_id: JobIdArg = None, labels: LabelsArg = None) -> str:
+        def run() -> ToolText:
+            if job_id:
+                png = self.client.image(job_id)
+                return self._picture(f"picture of job {job_id}", png)
+            ask = {"width": width, "height": height, "camera": camera}
+            job = self._run_job(scene_scripts.scene_summary_script(), scene_scripts.SCENE_POLICY, labels, ask)
+            if isinstance(job, ToolText):
+                return job
+            summary = format_scene(job)
+            picture = job.result.render if job.result is not None else None
+            if picture is None or not picture.ok:
+                why = picture.error if picture is not None and picture.error is not None else None
+                reason = f"{why.code}: {why.message}" + (f" (hint: {why.hint})" if why.hint else "") if why else \
+                    "the job returned no picture"
+                return ToolText(f"no picture: {reason}\n{summary}", ok=False)
+            return self._picture(f"picture of the stage (job {job.id})\n{summary}", self.client.image(job.id))
+
+        return self._guard(run)
+
+    @staticmethod
+    def _picture(text: str, png: bytes) -> ToolPicture:
+        size = png_size(png) or (0, 0)
+        return ToolPicture(f"{text}\nimage/png {size[0]}x{size[1]}, {len(png):,} bytes", png)
+
     def _scene(self, script: str, labels: list[str] | None) -> ToolText:
         job = self._run_job(script, scene_scripts.SCENE_POLICY, labels)
         if isinstance(job, ToolText):
@@ -252,7 +339,8 @@ class KitToolkit:
     def specs(self) -> list[ToolSpec]:
         return [
             ToolSpec(name, DESCRIPTIONS[name], getattr(self, name))
-            for name in ("kit_execute", "kit_validate", "kit_scene_summary", "kit_list_prims", "kit_get_prim")
+            for name in ("kit_execute", "kit_validate", "kit_scene_summary", "kit_list_prims", "kit_get_prim",
+                         "kit_screenshot")
         ]
 
 

@@ -12,6 +12,7 @@ from kitgate.controller.api_docs import install_docs, package_version
 from kitgate.controller.context import AppContext
 from kitgate.controller.db import Database
 from kitgate.controller.error_handlers import install_error_handlers
+from kitgate.controller.events import EventBus
 from kitgate.controller.jobs_service import JobService
 from kitgate.controller.logging import RequestContextMiddleware
 from kitgate.controller.metrics import Metrics
@@ -32,8 +33,9 @@ def build_context(settings: Settings) -> AppContext:
     notifier = Notifier()
     security = SecurityLayer(settings, db)
     store.credential_live = security.credential_live
-    service = JobService(settings, store, notifier, metrics, security)
-    return AppContext(settings, db, store, notifier, metrics, security, service)
+    events = EventBus(retention=settings.event_retention, queue_size=settings.event_queue)
+    service = JobService(settings, store, notifier, metrics, security, events=events)
+    return AppContext(settings, db, store, notifier, metrics, security, service, events=events)
 
 
 def create_app(settings: Settings) -> FastAPI:
@@ -44,6 +46,7 @@ def create_app(settings: Settings) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         ctx.notifier.bind(asyncio.get_running_loop())
         ctx.store.migrate()
+        ctx.service.images.migrate()
         ctx.security.startup()
         ctx.store.recover_after_restart()
         stop = asyncio.Event()
@@ -52,6 +55,7 @@ def create_app(settings: Settings) -> FastAPI:
             yield
         finally:
             stop.set()
+            ctx.events.close()  # open event streams end now instead of holding the shutdown up
             with contextlib.suppress(Exception):
                 await sweeper
             ctx.security.audit.close()
@@ -73,7 +77,16 @@ def create_app(settings: Settings) -> FastAPI:
 
     for module in (routes_health, routes_jobs, routes_workers, routes_info, routes_aliases):
         app.include_router(module.router(ctx))
-    ctx.security.install(app)
-    # added last = outermost: every response, even the security layer's 413/401, gets the request id
-    app.add_middleware(RequestContextMiddleware, on_done=ctx.metrics.observe_request)
+    from kitgate.controller import routes_events
+
+    app.include_router(routes_events.router(ctx))
+    from kitgate.controller import routes_images
+
+    app.include_router(routes_images.router(ctx))
+    from kitgate.controller import console
+
+    console.install(app, ctx)  # /console: pages, cookie sessions, CSRF, browser headers
+    # added last = outermost: every response, even the security layer's 431/413/401, gets the request id;
+    # the header and body limits run inside this one layer (SecurityLayer.admit), not as layers of their own
+    app.add_middleware(RequestContextMiddleware, on_done=ctx.metrics.observe_request, admit=ctx.security.admit)
     return app

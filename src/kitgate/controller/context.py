@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from fastapi import Request
 
 from kitgate.controller.db import Database
+from kitgate.controller.events import EventBus
 from kitgate.controller.jobs_service import Caller, JobService
 from kitgate.controller.logging import current_request_id
 from kitgate.controller.metrics import Metrics
@@ -26,6 +27,7 @@ class AppContext:
     metrics: Metrics
     security: Any
     service: JobService
+    events: EventBus = field(default_factory=EventBus)  # live job events (GET /v1/events, the console)
 
     def caller(self, *scopes: str, rate: str) -> Callable[..., Awaitable[Caller]]:
         """A FastAPI dependency: authenticate with any of `scopes` (rate bucket `rate`), return the Caller."""

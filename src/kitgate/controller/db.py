@@ -1,4 +1,11 @@
-"""The embedded SQLite database: one WAL file under the data dir, shared by the job store, tokens and audit."""
+"""The embedded SQLite database: one WAL file under the data dir, shared by the job store, tokens and audit.
+
+Why the WAL pragmas: SQLite checkpoints the WAL into the database every `WAL_AUTOCHECKPOINT_PAGES`
+pages and then reuses the file from the start, but it never shrinks it. One burst of writes while a
+reader holds an old snapshot (a checkpoint cannot finish past it) leaves a WAL file of that burst's
+size for the life of the process. `journal_size_limit` truncates it back to `WAL_SIZE_LIMIT` at the
+next reset, so the WAL stays bounded without a timer or a blocking TRUNCATE checkpoint.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +14,9 @@ import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+
+WAL_AUTOCHECKPOINT_PAGES = 1000  # SQLite's default, stated: ~4 MB of 4 KiB pages between checkpoints
+WAL_SIZE_LIMIT = 8 * 1024 * 1024  # bytes a reset WAL is truncated to
 
 
 class Database:
@@ -29,6 +39,8 @@ class Database:
             conn = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
             conn.row_factory = sqlite3.Row
             conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute(f"PRAGMA wal_autocheckpoint={WAL_AUTOCHECKPOINT_PAGES}")
+            conn.execute(f"PRAGMA journal_size_limit={WAL_SIZE_LIMIT}")
             conn.execute("PRAGMA synchronous=NORMAL")
             conn.execute("PRAGMA foreign_keys=ON")
             conn.execute("PRAGMA busy_timeout=30000")

@@ -35,6 +35,17 @@ class JobNotFound(DomainError):
         self.job_id = job_id
 
 
+class ImageNotFound(JobNotFound):
+    """The job exists and the caller may see it, but it has no picture; the message says why, the details
+    carry a hint (`render` on submit, or what the renderer said)."""
+
+    code = "image_not_found"
+
+    def __init__(self, job_id: str, message: str, details: dict[str, Any] | None = None) -> None:
+        super().__init__(job_id, message)
+        self.details = dict(details or {})
+
+
 class WorkerNotFound(DomainError):
     """No worker with this id has ever been seen by this controller."""
 

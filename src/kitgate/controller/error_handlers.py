@@ -15,6 +15,7 @@ from kitgate.controller.domain_errors import (
     ClaimLost,
     DomainError,
     IdempotencyConflict,
+    ImageNotFound,
     InvalidTransition,
     JobNotFound,
     NotClaimed,
@@ -41,6 +42,7 @@ _MAX_ERRORS = 20
 # The one place where a domain refusal gets its HTTP status (the code and message come with the error).
 DOMAIN_STATUS: dict[type[DomainError], int] = {
     JobNotFound: 404,
+    ImageNotFound: 404,  # the job is visible but has no picture (the message says why)
     WorkerNotFound: 404,
     WorkerIdTaken: 403,  # the id belongs to another live credential: not yours to use
     NotClaimed: 409,

@@ -13,14 +13,23 @@ import contextlib
 import hashlib
 import logging
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 from starlette.concurrency import run_in_threadpool
 
-from kitgate.controller.domain_errors import IdempotencyConflict, JobNotFound, WorkerIdTaken
+from kitgate.controller.domain_errors import (
+    ClaimLost,
+    IdempotencyConflict,
+    ImageNotFound,
+    JobNotFound,
+    NotClaimed,
+    WorkerIdTaken,
+)
 from kitgate.controller.errors import ApiError
+from kitgate.controller.events import EventBus
+from kitgate.controller.images import ImageStore, StoredImage
 from kitgate.controller.metrics import Metrics
 from kitgate.controller.models import REPORTABLE_STATUSES, CodeExecuteRequest, ExecutionResult
 from kitgate.controller.notify import Notifier
@@ -74,14 +83,18 @@ class JobService:
         notifier: Notifier,
         metrics: Metrics,
         security: Any,
+        events: EventBus | None = None,
     ) -> None:
         self.settings = settings
+        self.events = events if events is not None else EventBus()
+        self._output_used: dict[str, _LiveBudget] = {}  # job id -> what its live output has used so far
         self.store = store
         self.notifier = notifier
         self.metrics = metrics
         self.security = security
         self._policies: dict[str, tuple[float, Any]] = {}
         self._limits: dict[int, tuple[Any, dict[str, Any]]] = {}  # id(policy) -> (policy, its limits as a dict)
+        self.images = ImageStore(store.db)  # the PNGs jobs asked for (render), beside the jobs table
 
     # ---- policies ----------------------------------------------------------------------------
     def load_policy(self, name: str) -> Any:
@@ -141,11 +154,26 @@ class JobService:
                 {"size": size, "limit": limit, "policy": policy.name},
             )
 
+    def check_render(self, req: CodeExecuteRequest, policy: Any) -> None:
+        """A picture over the policy's [render] caps is refused now, not discovered by the worker later."""
+        from kitgate.protocol.render import over_caps
+
+        if req.render is None:
+            return
+        problem = over_caps(req.render.model_dump(), policy.render)
+        if problem is not None:
+            message, hint = problem
+            code = "render_not_allowed" if not policy.render.allowed else "render_too_large"
+            raise ApiError(422, code, f"{message} (policy {policy.name!r}); {hint}",
+                           {"policy": policy.name, "render": req.render.model_dump(), "hint": hint,
+                            "caps": policy.render.to_dict()})
+
     # ---- submit ------------------------------------------------------------------------------
     async def submit(self, req: CodeExecuteRequest, caller: Caller, wait_s: float | None) -> tuple[JobRecord, bool]:
         """Returns (job, finished). Compiles before storing: a violation stores nothing."""
         policy = self.policy_for(caller, req.policy)
         self.check_size(req.code, policy)
+        self.check_render(req, policy)
         labels = sorted(set(req.labels))
         if len(labels) > self.settings.max_labels:
             raise ApiError(
@@ -198,7 +226,7 @@ class JobService:
                 code_sha256=sha,
                 labels=labels,
                 timeout_s=timeout,
-                limits=self._limits_of(policy),
+                limits=self._limits_of(policy) | ({"render": req.render.model_dump()} if req.render else {}),
                 max_retries=retries,
                 requires_approval=bool(policy.requires_approval),
                 idempotency_key=req.idempotency_key,
@@ -207,6 +235,9 @@ class JobService:
         if created:
             self._audit("job_submitted", caller, job_id=job.id, policy=policy.name, code_sha256=sha,
                         status=job.status, **self._code_field(req.code))
+            self._emit("created", job, status=job.status, policy=job.policy, labels=list(job.labels))
+            if job.status == "pending_approval":
+                self._emit("approval_needed", job, policy=job.policy)
         return job, created
 
     async def _idempotent(self, job: JobRecord, sha: str, wait_s: float | None) -> tuple[JobRecord, bool]:
@@ -231,10 +262,13 @@ class JobService:
 
     # ---- reads and owner actions ---------------------------------------------------------------
     def list_jobs(
-        self, caller: Caller, limit: int, before_seq: int | None = None, status: str | None = None
+        self, caller: Caller, limit: int, before_seq: int | None = None, status: str | None = None,
+        policy: str | None = None, owner: str | None = None,
     ) -> list[JobRecord]:
-        """The caller's jobs (an admin's: every owner's), newest first, `before_seq` the keyset cursor."""
-        return self.store.list(None if caller.is_admin else caller.sub, limit, before_seq, status)
+        """The caller's jobs (an admin's: every owner's, or `owner`'s), newest first, `before_seq` the keyset
+        cursor. A non-admin's `owner` is always the caller."""
+        who = (owner or None) if caller.is_admin else caller.sub
+        return self.store.list(who, limit, before_seq, status, policy)
 
     def last_job(self, caller: Caller) -> JobRecord:
         """The caller's most recent job (an admin's: anyone's)."""
@@ -273,6 +307,7 @@ class JobService:
         self.visible(job_id, caller)
         job = self.store.cancel(job_id)
         self._audit("job_cancelled", caller, job_id=job_id)
+        self._finished(job)
         self.metrics.finished.labels("cancelled").inc()
         self.notifier.job_finished(job_id)
         return job
@@ -280,6 +315,7 @@ class JobService:
     def approve(self, job_id: str, caller: Caller) -> JobRecord:
         job = self.store.approve(job_id)
         self._audit("job_approved", caller, job_id=job_id)
+        self._emit("approved", job, by=caller.sub)
         self.notifier.queue_changed()
         return job
 
@@ -287,6 +323,8 @@ class JobService:
         with self.store.db.write():
             job = self.store.reject(job_id, reason)
             self._audit("job_rejected", caller, job_id=job_id, reason=reason)
+        self._emit("rejected", job, by=caller.sub, reason=reason)
+        self._finished(job)
         self.metrics.finished.labels("rejected").inc()
         self.notifier.job_finished(job_id, job)
         return job
@@ -325,24 +363,14 @@ class JobService:
         caller: Caller,
         gone: asyncio.Future[None] | None = None,
         stage: str | None = None,
+        *,
+        looked: bool = False,
     ) -> tuple[JobRecord, str] | None:
         """Long-poll. `gone` completes when the worker hangs up: a dead poll must never take a job. `stage` (what
-        the worker serves) is recorded with its labels, so clients can name the stage that answered."""
+        the worker serves) is recorded with its labels, so clients can name the stage that answered. `looked`:
+        the caller has just tried a claim (and recorded the worker as seen), so the first look is read-only."""
         deadline = time.monotonic() + min(max(wait_s, 0.0), self.settings.claim_max_wait_s)
-
-        def sign(job: JobRecord, worker: str, attempt: int) -> tuple[str, str]:
-            return self.security.sign_envelope(
-                job_id=job.id,
-                code_sha256=job.code_sha256,
-                policy=job.policy,
-                policy_digest=job.policy_digest,
-                limits=job.limits,
-                timeout_s=job.timeout_s,
-                worker_id=worker,
-                attempt=attempt,
-            )
-
-        woken = False  # the first look is a claim, so the worker's last_seen is recorded once per poll
+        woken = looked  # the first look is a claim, so the worker's last_seen is recorded once per poll
         while True:
             if (gone is not None and gone.done()) or self.notifier.stopping.is_set():
                 self.metrics.claim_polls.labels("abandoned").inc()
@@ -359,32 +387,91 @@ class JobService:
                 continue
             woken = True
             with self.as_worker(worker_id, caller):
-                claimed = self.store.claim(worker_id, labels, sign, claimed_by=caller.sub, policies=caller.policies,
-                                           stage=stage)
-                if claimed is not None:
-                    self._audit("job_claimed", caller, job_id=claimed[0].id, worker_id=worker_id,
-                                attempt=claimed[0].attempts)
+                claimed = self._claim_now(worker_id, labels, caller, stage)
             if claimed is not None:
-                job, envelope = claimed
-                if job.queued_at is not None and job.claimed_at is not None:
-                    self.metrics.claim_wait.observe(max(0.0, job.claimed_at - job.queued_at))
-                self.metrics.claim_polls.labels("job").inc()
-                return job, envelope
+                self._claimed(claimed[0], worker_id)
+                return claimed
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 self.metrics.claim_polls.labels("empty").inc()
                 return None
             await self.notifier.wait_queue(event, remaining, gone)
 
-    def report(self, job_id: str, body: ExecutionResult, caller: Caller) -> JobRecord:
+    def _claim_now(self, worker_id: str, labels: list[str], caller: Caller,
+                   stage: str | None) -> tuple[JobRecord, str] | None:
+        """One claim attempt and its audit record, inside the caller's `as_worker` transaction."""
+
+        def sign(job: JobRecord, worker: str, attempt: int) -> tuple[str, str]:
+            return self.security.sign_envelope(
+                job_id=job.id,
+                code_sha256=job.code_sha256,
+                policy=job.policy,
+                policy_digest=job.policy_digest,
+                limits=job.limits,
+                timeout_s=job.timeout_s,
+                worker_id=worker,
+                attempt=attempt,
+            )
+
+        claimed = self.store.claim(worker_id, labels, sign, claimed_by=caller.sub, policies=caller.policies,
+                                   stage=stage)
+        if claimed is not None:
+            self._audit("job_claimed", caller, job_id=claimed[0].id, worker_id=worker_id, attempt=claimed[0].attempts)
+        return claimed
+
+    def _claimed(self, job: JobRecord, worker_id: str) -> None:
+        """After a claim committed: metrics and the live event."""
+        if job.queued_at is not None and job.claimed_at is not None:
+            self.metrics.claim_wait.observe(max(0.0, job.claimed_at - job.queued_at))
+        self.metrics.claim_polls.labels("job").inc()
+        self._emit("claimed", job, worker=worker_id, attempt=job.attempts)
+
+    async def report_and_claim(
+        self,
+        job_id: str,
+        body: ExecutionResult,
+        caller: Caller,
+        labels: list[str],
+        stage: str | None,
+        wait_s: float,
+        gone: asyncio.Future[None] | None = None,
+    ) -> tuple[JobRecord, tuple[JobRecord, str] | None]:
+        """A worker's result and its next claim in one request (`POST /v1/jobs/{id}/result?next=1`).
+
+        The report, and a claim when a job is already waiting, are ONE transaction: both commit or neither
+        does. When none is waiting, the report commits first and the claim long-polls like
+        `POST /v1/workers/claim`. A report that is refused (not the claim holder, already reported, lost)
+        raises before anything is claimed. If the answer never reaches the worker, its result is re-sent
+        (`already_reported`, nothing claimed then) and the job claimed for it stops heartbeating: `lost`,
+        never run twice, exactly as a claim response lost in transit.
+        """
+        claimed: list[tuple[JobRecord, str] | None] = []
+        job = self.report(job_id, body, caller,
+                          then=lambda: claimed.append(self._claim_now(str(body.worker_id), labels, caller, stage)))
+        first = claimed[0] if claimed else None
+        if first is not None:
+            self._claimed(first[0], str(body.worker_id))
+            return job, first
+        if wait_s <= 0:
+            self.metrics.claim_polls.labels("empty").inc()
+            return job, None
+        return job, await self.claim(str(body.worker_id), labels, wait_s, caller, gone, stage, looked=True)
+
+    def report(self, job_id: str, body: ExecutionResult, caller: Caller, *,
+               then: Callable[[], None] | None = None) -> JobRecord:
+        """Store a worker's result; `then` runs inside the same transaction, after it (the next claim)."""
         if body.status not in REPORTABLE_STATUSES:
             allowed = ", ".join(sorted(s.value for s in REPORTABLE_STATUSES))
             raise ApiError(422, "invalid_status", f"a worker may report only {allowed}; got {body.status.value!r}")
         if body.claim_id is None or body.worker_id is None:
             raise ApiError(422, "claim_required", "a result must carry the worker_id and claim_id of its claim")
         result = body.model_dump(mode="json")
+        png = self._take_picture(job_id, result, body.render.png_base64 if body.render is not None else None)
         with self.as_worker(body.worker_id, caller):
             job, requeued = self.store.report(job_id, body.worker_id, body.claim_id, result, reporter=caller.sub)
+            if png is not None and not requeued:  # same transaction: the picture and the result its entry describes
+                self.images.put(job_id, png, result["render"]["width"], result["render"]["height"],
+                                result["render"]["sha256"])
             self._audit(
                 "job_requeued" if requeued else "job_reported",
                 caller,
@@ -392,14 +479,72 @@ class JobService:
                 worker_id=body.worker_id,
                 status=job.status,
             )
+            if then is not None:
+                then()
         if requeued:
+            self._output_used.pop(job_id, None)
+            self._emit("requeued", job, worker=body.worker_id, reason="never_started")
             self.notifier.queue_changed()
             return job
+        self._finished(job)
         self.metrics.finished.labels(job.status).inc()
         if job.finished_at is not None:
             self.metrics.e2e_latency.observe(max(0.0, job.finished_at - job.created_at))
         self.notifier.job_finished(job_id, job)
         return job
+
+    def _take_picture(self, job_id: str, result: dict[str, Any], png_base64: str | None) -> bytes | None:
+        """Move a reported PNG out of the result (it is stored beside the job, not inside its JSON) after
+        checking it is a PNG of the size the job asked for and within KITGATE_MAX_IMAGE_BYTES. A picture
+        that fails a check becomes a render error in the result; the job's own status is never changed."""
+        from kitgate.protocol import render as wire
+
+        entry = result.get("render")
+        if not isinstance(entry, dict):
+            result.pop("render", None)
+            return None
+        png = wire.decode_png({"png_base64": png_base64}) if entry.get("ok") else None
+        entry.pop("png_base64", None)
+        if not entry.get("ok"):
+            return None
+        job = self.store.get(job_id)
+        asked = (job.limits.get("render") if job is not None else None) or None
+        limit = self.settings.max_image_bytes
+        size = wire.png_size(png) if png is not None else None
+        problem: dict[str, Any] | None = None
+        if asked is None:
+            problem = wire.error(wire.BAD_IMAGE, "the job did not ask for a picture; the worker's was dropped")
+        elif png is None or size is None:
+            problem = wire.error(wire.BAD_IMAGE, "the worker sent a picture that is not a PNG")
+        elif len(png) > limit:
+            problem = wire.error(wire.IMAGE_TOO_LARGE,
+                                 f"the picture is {len(png):,} bytes; this controller stores at most {limit:,}",
+                                 "ask for a smaller width/height (or raise KITGATE_MAX_IMAGE_BYTES)")
+        elif size != (asked["width"], asked["height"]):
+            problem = wire.error(wire.BAD_IMAGE, f"the picture is {size[0]}x{size[1]}, the job asked for "
+                                                 f"{asked['width']}x{asked['height']}")
+        if problem is not None or png is None or size is None:
+            result["render"] = problem
+            return None
+        entry.update(width=size[0], height=size[1], bytes=len(png), sha256=hashlib.sha256(png).hexdigest())
+        return png
+
+    def image(self, job_id: str, caller: Caller) -> StoredImage:
+        """A job's picture, with the job's visibility; ImageNotFound says why there is none."""
+        job = self.visible(job_id, caller)
+        stored = self.images.get(job.id)
+        if stored is not None:
+            return stored
+        if not job.limits.get("render"):
+            raise ImageNotFound(job.id, f"job {job.id!r} did not ask for a picture",
+                                {"hint": 'submit the job with "render": {"width": 512, "height": 512}'})
+        if not job.terminal:
+            raise ImageNotFound(job.id, f"job {job.id!r} is {job.status}; its picture is taken when it has run",
+                                {"status": job.status, "hint": "wait for the job to finish, then fetch again"})
+        entry = (job.result or {}).get("render") or {}
+        err = entry.get("error") or {"code": "NotRendered", "message": f"the job ended {job.status}", "hint": ""}
+        raise ImageNotFound(job.id, f"job {job.id!r} has no picture: {err.get('code')}: {err.get('message')}",
+                            {"render": err, "hint": err.get("hint") or "see the job's result.render"})
 
     def heartbeat(self, body: Any, caller: Caller) -> bool:
         with self.as_worker(body.worker_id, caller):
@@ -432,6 +577,7 @@ class JobService:
         for job in lost:
             log.warning("job lost", extra={"fields": {"job_id": job.id, "worker_id": job.worker_id}})
             self.metrics.finished.labels("lost").inc()
+            self._finished(job)
             self.notifier.job_finished(job.id)
             with contextlib.suppress(Exception):
                 self.security.audit.record(
@@ -449,7 +595,74 @@ class JobService:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), self.settings.lost_check_interval_s)
 
+    # ---- live output (POST /v1/jobs/{id}/output) ------------------------------------------------
+    def relay_output(self, job_id: str, body: Any, caller: Caller) -> dict[str, int]:
+        """Publish a running job's `started` marker and printed text as live events, for its claim holder only.
+
+        Read-only on the store: the claim is checked like a result report (job running, same worker id,
+        claim id and claiming principal), so a job id alone is not enough. Text is capped per job by the
+        policy's `output_bytes` (the budget of the result's output too); past it, one event marked
+        `truncated` is published and later text is counted, never published. Live output is a view: the
+        result's `output` stays the record."""
+        job = self.store.get(job_id)
+        if job is None:
+            raise NotClaimed(job_id, body.worker_id)
+        holds = (
+            job.claim_id is not None
+            and body.claim_id == job.claim_id
+            and body.worker_id == job.worker_id
+            and job.claimed_by == caller.sub
+        )
+        if not holds:
+            raise NotClaimed(job_id, body.worker_id)
+        if job.status != "running":
+            raise ClaimLost(job_id, job.status)
+        budget = int((job.limits or {}).get("output_bytes", 65_536))
+        state = self._output_used.get(job_id)
+        if state is None or state.claim_id != job.claim_id:
+            state = self._output_used[job_id] = _LiveBudget(job.claim_id)
+            if len(self._output_used) > 10_000:  # finished jobs are removed; this bounds never-reported ones
+                self._output_used.pop(next(iter(self._output_used)))
+        if body.started and not state.started:  # once per claim, however often a worker says it
+            state.started = True
+            self._emit("started", job, worker=job.worker_id, attempt=job.attempts)
+        raw = (body.text or "").encode("utf-8", "surrogatepass")
+        room = max(0, budget - state.used)
+        kept = raw[:room].decode("utf-8", "ignore").encode("utf-8")  # never split a character
+        over = len(raw) > len(kept)
+        # Events are bounded too, not only bytes: a worker cannot evict other jobs' events from the
+        # retention ring with a stream of empty chunks.
+        if (kept or body.dropped or (over and not state.capped)) and state.events < max(256, budget // 64):
+            data: dict[str, object] = {"seq": body.seq, "text": kept.decode("utf-8")}
+            if over:
+                data["truncated"] = True
+            if body.dropped:
+                data["dropped"] = body.dropped  # chunks the worker dropped (its queue was full) before this one
+            state.events += 1
+            self._emit("output", job, **data)
+        state.used += len(kept)
+        state.capped = state.capped or over
+        return {"accepted_bytes": len(kept), "used_bytes": state.used, "budget_bytes": budget}
+
     # ---- helpers -----------------------------------------------------------------------------
+    def _emit(self, type: str, job: JobRecord, **data: object) -> None:
+        """Publish a live event for `job`; the bus never blocks and never fails a state change."""
+        try:
+            self.events.publish(type, job_id=job.id, owner=job.owner, data=data)
+        except Exception:  # noqa: BLE001 - a live view must never break the job pipeline
+            log.exception("live event publish failed")
+
+    def _finished(self, job: JobRecord) -> None:
+        """The `finished` event: status, plus the error type and duration when known."""
+        self._output_used.pop(job.id, None)
+        data: dict[str, object] = {"status": job.status}
+        error = (job.result or {}).get("error") if isinstance(job.result, dict) else None
+        if isinstance(error, dict) and error.get("type"):
+            data["error_type"] = str(error["type"])
+        if job.finished_at is not None and job.started_at is not None:
+            data["duration_ms"] = round((job.finished_at - job.started_at) * 1000, 1)
+        self._emit("finished", job, **data)
+
     def _limits_of(self, policy: Any) -> dict[str, Any]:
         """Policies are immutable: convert their limits once (dataclasses.asdict deep-copies, ~0.1 ms)."""
         cached = self._limits.get(id(policy))
@@ -466,6 +679,17 @@ class JobService:
 
     def _audit(self, event: str, caller: Caller, **fields: Any) -> None:
         self.security.audit.record(event, actor=caller.sub, ip=caller.ip, request_id=caller.request_id, **fields)
+
+
+@dataclass
+class _LiveBudget:
+    """What one claim's live output has used: bytes (capped at output_bytes), events, the started marker."""
+
+    claim_id: str | None
+    used: int = 0
+    events: int = 0
+    capped: bool = False
+    started: bool = False
 
 
 def _must(job: JobRecord | None, job_id: str) -> JobRecord:

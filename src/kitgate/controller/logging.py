@@ -68,12 +68,20 @@ def configure_logging(level: str = "info", json_logs: bool = True) -> None:
     root.propagate = False
 
 
-class RequestContextMiddleware:
-    """Outermost ASGI middleware: assigns the request id, echoes it, counts and logs the request."""
+# admit(scope, receive, send) -> the receive to hand the app, or None when it answered the request itself
+Admit = Callable[[Scope, Receive, Send], Awaitable[Receive | None]]
 
-    def __init__(self, app: ASGIApp, on_done: Callable[[str, str, int, float], None] | None = None) -> None:
+
+class RequestContextMiddleware:
+    """The one ASGI middleware of the controller: assigns the request id, echoes it, runs `admit` (the
+    security layer's header and body limits), counts and logs the request. One layer instead of three:
+    each layer is another coroutine and send wrapper on every request."""
+
+    def __init__(self, app: ASGIApp, on_done: Callable[[str, str, int, float], None] | None = None,
+                 admit: Admit | None = None) -> None:
         self.app = app
         self.on_done = on_done
+        self.admit = admit
         self.log = logging.getLogger(ACCESS_LOGGER)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -87,6 +95,7 @@ class RequestContextMiddleware:
                 break
         rid = incoming if incoming and _REQUEST_ID_OK.match(incoming) else uuid.uuid4().hex
         scope.setdefault("state", {})["request_id"] = rid
+        rid_bytes = rid.encode()
         _request_id.set(rid)
         status = 500
         start = time.perf_counter()
@@ -97,11 +106,16 @@ class RequestContextMiddleware:
                 status = int(message["status"])
                 headers = list(message.get("headers", []))
                 if not any(k.lower() == b"x-request-id" for k, _ in headers):
-                    headers.append((b"x-request-id", rid.encode()))
+                    headers.append((b"x-request-id", rid_bytes))
                 message["headers"] = headers
             await send(message)
 
         try:
+            if self.admit is not None:
+                admitted = await self.admit(scope, receive, send_wrapper)
+                if admitted is None:
+                    return  # refused (431/413/422/400, in the envelope) or the client is gone
+                receive = admitted
             await self.app(scope, receive, send_wrapper)
         finally:
             elapsed = time.perf_counter() - start

@@ -8,6 +8,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from kitgate.protocol import JobStatus
+from kitgate.protocol.render import CAMERA_PATH_PATTERN, MAX_CAMERA_CHARS, MAX_IMAGE_B64_CHARS, MAX_RENDER_SIDE
 from kitgate.protocol.status import REPORTABLE_STATUSES as _REPORTABLE
 from kitgate.protocol.status import TERMINAL_STATUSES as _TERMINAL
 from kitgate.protocol.wire import (  # noqa: F401 - re-exported: the controller's routes import them from here
@@ -41,6 +42,16 @@ TERMINAL_STATUSES = frozenset(ExecutionStatus(s.value) for s in _TERMINAL)
 REPORTABLE_STATUSES = frozenset(ExecutionStatus(s.value) for s in _REPORTABLE)
 
 
+class RenderSpec(_Strict):
+    """A picture of the job's result: drawn by the worker after the job's change is applied, capped by the
+    policy's [render] table (GET /v1/policies/{name}); fetched at GET /v1/jobs/{id}/image."""
+
+    width: int = Field(..., ge=1, le=MAX_RENDER_SIDE)
+    height: int = Field(..., ge=1, le=MAX_RENDER_SIDE)
+    camera: str | None = Field(None, max_length=MAX_CAMERA_CHARS, pattern=CAMERA_PATH_PATTERN,
+                               description="a UsdGeom.Camera prim path; omitted: frame the scene's bounds")
+
+
 class CodeExecuteRequest(_Strict):
     code: str = Field(..., min_length=1, max_length=MAX_CODE_CHARS)
     policy: str | None = Field(None, pattern=POLICY_NAME_PATTERN)
@@ -49,6 +60,7 @@ class CodeExecuteRequest(_Strict):
     labels: list[Label] = Field(default_factory=list, max_length=MAX_LABELS)
     wait_s: float | None = Field(None, ge=0, le=600)
     max_retries: int | None = Field(None, ge=0, le=10)
+    render: RenderSpec | None = None
 
 
 class ValidateRequest(_Strict):
@@ -90,6 +102,30 @@ class Timings(BaseModel):
     apply_ms: float | None = None
 
 
+class RenderError(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    code: str = Field(..., max_length=64)
+    message: str = Field("", max_length=MAX_ERROR_MESSAGE_CHARS)
+    hint: str = Field("", max_length=MAX_ERROR_MESSAGE_CHARS)
+
+
+class RenderOutcome(BaseModel):
+    """The picture part of a result. `ok` false: no picture, `error` says why (the job's own status stands)."""
+
+    model_config = ConfigDict(extra="forbid")
+    ok: bool
+    width: int | None = Field(None, ge=0)
+    height: int | None = Field(None, ge=0)
+    bytes: int | None = Field(None, ge=0)
+    sha256: str | None = Field(None, pattern=r"^[0-9a-f]{64}$")
+    render_ms: float | None = Field(None, ge=0)
+    error: RenderError | None = None
+    # worker -> controller only: the controller moves the bytes out of the result (the job's JSON keeps the
+    # size and hash; the PNG is stored beside the job), so it is always null when read back
+    png_base64: str | None = Field(None, max_length=MAX_IMAGE_B64_CHARS,
+                                   description="worker -> controller only; served at GET /v1/jobs/{id}/image")
+
+
 class ExecutionResult(_Strict):
     """What a worker reports for a claimed job, and what clients read back."""
 
@@ -105,6 +141,7 @@ class ExecutionResult(_Strict):
     limit: str | None = Field(None, max_length=MAX_LIMIT_CHARS)
     violations: list[Violation] = Field(default_factory=list, max_length=MAX_VIOLATIONS)
     timings: Timings = Field(default_factory=Timings)
+    render: RenderOutcome | None = None
 
 
 class StatusUpdate(ExecutionResult):
@@ -132,6 +169,7 @@ class JobView(BaseModel):
     claimed_at: float | None = None
     started_at: float | None = None
     finished_at: float | None = None
+    render: RenderSpec | None = None
     result: ExecutionResult | None = None
 
 
@@ -154,6 +192,14 @@ class ClaimResponse(BaseModel):
     policy_digest: str
     timeout_s: float | None
     envelope: str
+
+
+class ReportAck(BaseModel):
+    """The answer to `POST /v1/jobs/{id}/result?next=1`: the report is stored, and here is the next claim."""
+
+    job_id: str
+    status: ExecutionStatus = Field(..., description="the reported job's status as stored")
+    next: ClaimResponse | None = Field(None, description="the worker's next job (null: none within wait_s)")
 
 
 class HeartbeatRequest(_Strict):
@@ -208,3 +254,23 @@ class ErrorBody(BaseModel):
 
 class ErrorEnvelope(BaseModel):
     error: ErrorBody
+
+
+MAX_OUTPUT_CHUNK_CHARS = 16_384  # one POST /v1/jobs/{id}/output; workers send smaller, throttled chunks
+
+
+class JobOutput(_Strict):
+    """Live output from the worker holding a job's claim: printed text, and/or that the child started."""
+
+    worker_id: str = Field(..., pattern=WORKER_ID_PATTERN)
+    claim_id: str = Field(..., min_length=1, max_length=128)
+    seq: int = Field(0, ge=0, le=2**31, description="the worker's chunk counter for this job")
+    text: str = Field("", max_length=MAX_OUTPUT_CHUNK_CHARS)
+    started: bool = Field(False, description="the sandboxed child began executing the job")
+    dropped: int = Field(0, ge=0, le=2**31, description="chunks the worker dropped before this one (queue full)")
+
+
+class JobOutputAccepted(BaseModel):
+    accepted_bytes: int = Field(..., description="bytes of this chunk published (0 once the job's budget is spent)")
+    used_bytes: int
+    budget_bytes: int = Field(..., description="the policy's output_bytes: the live output cap of the job")

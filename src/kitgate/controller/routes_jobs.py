@@ -12,7 +12,6 @@ from kitgate.controller.jobs_service import Caller
 from kitgate.controller.models import (
     CodeExecuteRequest,
     ErrorEnvelope,
-    ExecutionResult,
     ExecutionStatus,
     JobCode,
     JobList,
@@ -38,7 +37,6 @@ def router(ctx: AppContext) -> APIRouter:
     submitter = ctx.caller("jobs:submit", rate="submit")
     reader = ctx.caller("jobs:read", rate="read")
     admin = ctx.caller("admin", rate="admin")
-    worker = ctx.caller("worker", rate="worker")
 
     @api.post("/validate", response_model=ValidateResponse, summary="Compile under a policy; queue nothing")
     async def validate(body: ValidateRequest, caller: Caller = Depends(submitter)) -> ValidateResponse:
@@ -123,8 +121,6 @@ def router(ctx: AppContext) -> APIRouter:
         job = svc.visible(job_id, caller)
         return JobCode(job_id=job.id, code=job.code, code_sha256=job.code_sha256)
 
-    @api.post("/jobs/{job_id}/result", response_model=JobView, tags=["workers"], summary="Report a claimed job")
-    async def result(job_id: JobId, body: ExecutionResult, caller: Caller = Depends(worker)) -> JobView:
-        return JobView.model_validate(svc.report(job_id, body, caller).view())
+    # POST /jobs/{job_id}/result (a worker's report, and its next claim) is in routes_workers
 
     return api

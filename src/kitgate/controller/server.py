@@ -157,6 +157,7 @@ def serve(settings: Settings, port_file: Path | None = None, on_started: Callabl
             if on_stopping is not None:
                 on_stopping(app)
             app.state.kitgate.notifier.stop()  # answer pending long-polls now instead of cancelling them
+            app.state.kitgate.events.close()  # and end open event streams (clients reconnect elsewhere)
             await super().shutdown(sockets=sockets)
             if on_stopped is not None:  # here, not after run(): uvicorn re-raises SIGTERM/SIGINT once stopped
                 on_stopped()

@@ -67,6 +67,8 @@ class Settings(BaseSettings):
 
     # request and queue limits
     max_body_bytes: int = Field(1_048_576, ge=1024, le=64 * 1_048_576)
+    # one job's picture (render): a worker's report carries it base64-encoded (4/3 larger) within max_body_bytes
+    max_image_bytes: int = Field(524_288, ge=1024, le=655_360)  # le: kitgate.protocol.render.MAX_IMAGE_BYTES
     max_header_bytes: int = Field(16_384, ge=1024, le=65_536)
     max_headers: int = Field(100, ge=10, le=1000)
     header_timeout_s: float = Field(10.0, gt=0, le=300)  # to send a complete request head (slowloris)
@@ -85,6 +87,12 @@ class Settings(BaseSettings):
     envelope_ttl_s: int = Field(300, ge=5, le=86400)
     max_labels: int = Field(16, ge=0, le=256)
     list_limit_max: int = Field(500, ge=1, le=10_000)
+
+    # live events (GET /v1/events): replay window, per-watcher buffer, streams per credential, keep-alive
+    event_retention: int = Field(4096, ge=16, le=1_000_000)
+    event_queue: int = Field(512, ge=8, le=100_000)  # a watcher this far behind is cut off with a `gap`
+    event_streams_per_credential: int = Field(4, ge=1, le=1000)
+    event_heartbeat_s: float = Field(15.0, gt=0, le=300)
 
     # identity
     token_issuer: str = "kitgate"
@@ -112,6 +120,15 @@ class Settings(BaseSettings):
     log_level: str = "info"
     log_json: bool = True
 
+    # the web console at /console (docs/console.md)
+    console_enabled: bool = True
+    console_cookie_name: str = Field("kitgate_console", pattern=r"^[A-Za-z0-9_-]{1,64}$")
+    # the cookie's Secure flag; unset: on when the controller serves TLS itself (set true behind a TLS proxy)
+    console_cookie_secure: bool | None = None
+    console_session_ttl_s: int = Field(8 * 3600, ge=60, le=30 * 86400)  # never past the credential's expiry
+    console_max_sessions: int = Field(1000, ge=1, le=100_000)
+    console_rate_signin: str = Field("10/minute", description=_RATE_HELP)  # sign-in attempts per client IP
+
     @classmethod
     def settings_customise_sources(
         cls,
@@ -133,7 +150,7 @@ class Settings(BaseSettings):
                 raise ValueError(f"{item!r} is not an IP network (expected CIDR such as 10.0.0.0/8)") from None
         return value
 
-    @field_validator("rate_submit", "rate_read", "rate_worker", "rate_anon")
+    @field_validator("rate_submit", "rate_read", "rate_worker", "rate_anon", "console_rate_signin")
     @classmethod
     def _rate(cls, value: str) -> str:
         return _check_rate(value)

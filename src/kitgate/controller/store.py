@@ -159,6 +159,7 @@ class JobRecord:
             "claimed_at": self.claimed_at,
             "started_at": self.started_at,
             "finished_at": self.finished_at,
+            "render": self.limits.get("render"),  # the picture the job asked for (signed with its limits)
             "result": self.result,
         }
 
@@ -214,7 +215,8 @@ class JobStore:
         return self._record(row) if row else None
 
     def list(
-        self, owner: str | None, limit: int, before_seq: int | None = None, status: str | None = None
+        self, owner: str | None, limit: int, before_seq: int | None = None, status: str | None = None,
+        policy: str | None = None,
     ) -> list[JobRecord]:
         """Newest first; `before_seq` is the keyset cursor so pages stay stable while jobs arrive."""
         clauses, params = [], []
@@ -227,6 +229,9 @@ class JobStore:
         if status is not None:
             clauses.append("status=?")
             params.append(status)
+        if policy is not None:
+            clauses.append("policy=?")
+            params.append(policy)
         where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
         sql = f"SELECT * FROM jobs {where} ORDER BY seq DESC LIMIT ?"  # noqa: S608 - clauses are constants
         rows = self.db.connection().execute(sql, (*params, limit)).fetchall()
@@ -336,18 +341,21 @@ class JobStore:
             chosen: JobRecord | None = None
             if chosen_id is not None:
                 chosen = self._record(conn.execute("SELECT * FROM jobs WHERE id=?", (chosen_id,)).fetchone())
-            self._touch_worker(conn, worker_id, have, stage, "claiming" if chosen is None else "running", now)
+            # the worker row is touched once, with the job it now holds (no second UPDATE of it)
+            self._touch_worker(conn, worker_id, have, stage, "claiming" if chosen is None else "running", now,
+                               job_id=None if chosen is None else chosen.id)
             if chosen is None:
                 return None
             attempt = chosen.attempts + 1
             envelope, claim_id = sign(chosen, worker_id, attempt)
-            row = conn.execute(
+            conn.execute(
                 "UPDATE jobs SET status='running', attempts=?, worker_id=?, claim_id=?, claimed_by=?, claimed_at=?,"
-                " heartbeat_at=?, started_at=NULL WHERE id=? RETURNING *",
+                " heartbeat_at=?, started_at=NULL WHERE id=?",
                 (attempt, worker_id, claim_id, claimed_by, now, now, chosen.id),
-            ).fetchone()
-            conn.execute("UPDATE workers SET job_id=? WHERE id=?", (chosen.id, worker_id))
-        return self._record(row), envelope
+            )
+        # the stored row is known without reading it back and decoding its JSON again
+        return replace(chosen, status="running", attempts=attempt, worker_id=worker_id, claim_id=claim_id,
+                       claimed_by=claimed_by, claimed_at=now, heartbeat_at=now, started_at=None), envelope
 
     def report(
         self,
@@ -412,8 +420,8 @@ class JobStore:
         """Record worker liveness; returns True when the worker should abandon the job it names."""
         now = self.clock()
         with self.db.write() as conn:
-            self._touch_worker(conn, worker_id, None, stage, state, now)
             if job_id is None:
+                self._touch_worker(conn, worker_id, None, stage, state, now)
                 return False
             row = conn.execute(
                 "SELECT status, worker_id, claim_id, claimed_by, started_at FROM jobs WHERE id=?", (job_id,)
@@ -426,13 +434,14 @@ class JobStore:
                 and row["claim_id"] == claim_id
                 and row["claimed_by"] == reporter
             )
+            # seen either way; the job it names is recorded as its job only while it holds the claim
+            self._touch_worker(conn, worker_id, None, stage, state, now, job_id=job_id if held else None)
             if not held:
                 return True
             started = row["started_at"]
             if started is None and state in {"running", "started", "executing"}:
                 started = now
             conn.execute("UPDATE jobs SET heartbeat_at=?, started_at=? WHERE id=?", (now, started, job_id))
-            conn.execute("UPDATE workers SET job_id=? WHERE id=?", (job_id, worker_id))
         return False
 
     def bind_worker(self, worker_id: str, credential: str) -> str | None:
@@ -529,11 +538,14 @@ class JobStore:
         stage: str | None,
         state: str | None,
         now: float,
+        job_id: str | None = None,
     ) -> None:
+        """Record the worker as seen (labels when given, stage and state when not None, `job_id` when given)."""
         conn.execute(
-            "INSERT INTO workers(id, labels, stage, state, first_seen, last_seen) VALUES(?,?,?,?,?,?)"
+            "INSERT INTO workers(id, labels, stage, state, job_id, first_seen, last_seen) VALUES(?,?,?,?,?,?,?)"
             " ON CONFLICT(id) DO UPDATE SET last_seen=excluded.last_seen,"
             " labels=CASE WHEN ? THEN excluded.labels ELSE workers.labels END,"
-            " stage=COALESCE(excluded.stage, workers.stage), state=COALESCE(excluded.state, workers.state)",
-            (worker_id, json.dumps(sorted(labels or [])), stage, state, now, now, labels is not None),
+            " stage=COALESCE(excluded.stage, workers.stage), state=COALESCE(excluded.state, workers.state),"
+            " job_id=COALESCE(excluded.job_id, workers.job_id)",
+            (worker_id, json.dumps(sorted(labels or [])), stage, state, job_id, now, now, labels is not None),
         )

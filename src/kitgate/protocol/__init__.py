@@ -6,7 +6,7 @@ written once: job statuses (`status`), identifiers and caps (`wire`), the two er
 the result normaliser (`results`), the token-file reader (`tokens`) and the signed claim a worker
 verifies before anything runs (`claims`).
 
-Dependencies: the standard library, and PyJWT (imported lazily by `claims` only). Never pydantic,
+Dependencies: the standard library, and cryptography (Ed25519, imported by `claims` only). Never pydantic,
 FastAPI, httpx or pxr: the worker imports this inside Kit, and `pip install kitgate` (the client) too.
 """
 

@@ -2,7 +2,10 @@
 
 Why here: the signed claim is the contract between the controller (signs) and the worker (verifies),
 so it lives in the protocol package both import, not in the sandbox. The worker side runs inside Kit,
-so this module uses nothing but PyJWT (imported lazily), cryptography and the stdlib.
+so this module uses nothing but cryptography and the stdlib. Verifying is done here, not by a JWT
+library, because it runs once per job on the worker: a regex and binascii (C) do the strict format and
+base64url checks, cryptography verifies Ed25519 over the exact signed bytes, and every claim check a
+JWT library made is made here too, plus stricter ones (see `verify_claim`).
 
 Words: the *signed claim* is the compact Ed25519 JWS handed to a worker with each job. It travels in the
 claim response's JSON field `envelope` (name kept for wire compatibility with existing workers). The
@@ -11,12 +14,18 @@ word "envelope" otherwise means only the HTTP error body `{"error": {...}}` (`pr
 
 from __future__ import annotations
 
+import binascii
 import hashlib
+import json
+import re
 import threading
 import time
 import uuid
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # imported where used: a Kit Python without `cryptography` can still import the protocol
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from kitgate.protocol.wire import MAX_SIGNED_CLAIM_CHARS
 
@@ -41,10 +50,26 @@ def code_sha256(code: str) -> str:
     return hashlib.sha256(code.encode("utf-8")).hexdigest()
 
 
-def sign_claim(private_key: Any, kid: str, claims: Mapping[str, Any]) -> str:
-    import jwt
+def _b64url_encode(data: bytes) -> str:
+    return binascii.b2a_base64(data, newline=False).decode("ascii").translate(_STD_TO_URLSAFE).rstrip("=")
 
-    return jwt.encode(dict(claims), private_key, algorithm="EdDSA", headers={"kid": kid})
+
+_STD_TO_URLSAFE = str.maketrans("+/", "-_")
+_HEADERS: dict[str, str] = {}  # kid -> its encoded JWS header, the same bytes every time
+
+
+def sign_claim(private_key: Ed25519PrivateKey, kid: str, claims: Mapping[str, Any]) -> str:
+    """A compact JWS, `{"alg":"EdDSA","kid":...,"typ":"JWT"}` over compact JSON: the bytes PyJWT made
+    (any JWS library verifies it, so workers of every version do). NaN or Infinity cannot be signed."""
+    head = _HEADERS.get(kid)
+    if head is None:
+        header = json.dumps({"alg": "EdDSA", "kid": kid, "typ": "JWT"}, separators=(",", ":"), sort_keys=True)
+        head = _b64url_encode(header.encode())
+        if len(_HEADERS) < 64:  # a few signing keys per controller; never grows without bound
+            _HEADERS[kid] = head
+    payload = json.dumps(dict(claims), separators=(",", ":"), allow_nan=False)
+    signing_input = f"{head}.{_b64url_encode(payload.encode())}"
+    return f"{signing_input}.{_b64url_encode(private_key.sign(signing_input.encode('ascii')))}"
 
 
 def build_claims(
@@ -107,6 +132,47 @@ class ReplayWindow:
         return len(self._seen)
 
 
+_JWS_RE = re.compile(r"([A-Za-z0-9_-]+)\.([A-Za-z0-9_-]+)\.([A-Za-z0-9_-]*)")
+_URLSAFE_TO_STD = str.maketrans("-_", "+/")
+_HEADER_KEYS = frozenset({"alg", "kid", "typ"})
+_SIG_CHARS = 86  # 64 bytes of Ed25519 signature in unpadded base64url
+_MAX_TIME = 1e11  # seconds since the epoch (year 5138): a bound that keeps float() and comparisons exact
+_CLAIMS_SCHEMA = ("exp", "iat", "aud", "iss", "jti", "sub")
+
+
+def _b64url(segment: str) -> bytes:
+    """Strict base64url without padding (the regex already allowed only its alphabet); C code throughout."""
+    if len(segment) % 4 == 1:
+        raise ValueError("impossible base64url length")
+    return binascii.a2b_base64(segment.translate(_URLSAFE_TO_STD) + "=" * (-len(segment) % 4), strict_mode=True)
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out = dict(pairs)
+    if len(out) != len(pairs):
+        raise ValueError("duplicate key")  # two parsers could read two different values
+    return out
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def _json_object(data: bytes) -> dict[str, Any]:
+    """UTF-8 (no BOM, no encoding sniffing), one object, no duplicate keys, no NaN/Infinity."""
+    value = json.loads(data.decode("utf-8"), object_pairs_hook=_unique_keys, parse_constant=_no_constant)
+    if type(value) is not dict:
+        raise ValueError("not a JSON object")
+    return value
+
+
+def _time_value(value: Any) -> float | None:
+    """A finite number of seconds in [0, _MAX_TIME], or None."""
+    if type(value) not in (int, float) or not (0 <= value <= _MAX_TIME):  # NaN fails the range too
+        return None
+    return float(value)
+
+
 def verify_claim(
     token: str,
     public_keys: Mapping[str, Any],
@@ -117,46 +183,82 @@ def verify_claim(
     now: float | None = None,
     seen: ReplayWindow | None = None,
 ) -> dict[str, Any]:
-    """Return the verified claims, or raise ClaimError. Checks run before anything is executed."""
-    import jwt
+    """Return the verified claims, or raise ClaimError. Checks run before anything is executed.
 
-    if not isinstance(token, str) or not token or len(token) > MAX_SIGNED_CLAIM_CHARS or token.count(".") != 2:
+    The token is a compact JWS (header.payload.signature, base64url without padding). Order: shape (a
+    length bound and a regex over the whole token, both C), strict base64url, the header (JSON object of
+    `alg`, `kid`, `typ` only; `alg` must be exactly EdDSA, never taken from the token), the Ed25519
+    signature over the exact bytes `header.payload` (cryptography, the key pinned by `kid`), then the
+    payload (UTF-8 JSON object) and its claims: required ones, iat/nbf not in the future, issuer,
+    audience (this worker, a string), subject and claim id types, expiry, code hash, policy digest, and
+    last the replay window (so a refused claim does not use up its claim id)."""
+    if type(token) is not str or not token or len(token) > MAX_SIGNED_CLAIM_CHARS:
         raise ClaimError("malformed", "signed claim is not a compact JWS")
+    shape = _JWS_RE.fullmatch(token)
+    if shape is None:
+        raise ClaimError("malformed", "signed claim is not a compact JWS (three base64url segments)")
+    head_b64, body_b64, sig_b64 = shape.groups()
     try:
-        header = jwt.get_unverified_header(token)
-    except jwt.PyJWTError:
+        header = _json_object(_b64url(head_b64))
+    except (ValueError, UnicodeDecodeError, RecursionError):
         raise ClaimError("malformed", "signed claim header is unreadable") from None
+    if not header.keys() <= _HEADER_KEYS:
+        raise ClaimError("malformed", "signed claim header has parameters this worker does not accept")
+    if header.get("typ", "JWT") != "JWT" or type(header.get("kid", "")) is not str:
+        raise ClaimError("malformed", "signed claim header is invalid")
     alg = header.get("alg")
-    if not alg or str(alg).lower() == "none" or not token.split(".")[2]:
+    if not alg or str(alg).lower() == "none" or not sig_b64:
         raise ClaimError("unsigned", "claim is not signed")
-    if alg not in ALGORITHMS:
+    if type(alg) is not str or alg not in ALGORITHMS:
         raise ClaimError("bad_signature", f"algorithm {alg!r} is not accepted")
-    key = public_keys.get(str(header.get("kid", "")))
-    if key is None:
+    from cryptography.exceptions import InvalidSignature
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+    key = public_keys.get(header.get("kid", ""))
+    if not isinstance(key, Ed25519PublicKey):
         raise ClaimError("unknown_key", "claim was signed by a key this worker does not trust")
-    current = now if now is not None else time.time()
+    if len(sig_b64) != _SIG_CHARS or sig_b64[-1] not in "AQgw":  # the last 4 bits must be zero: one spelling
+        raise ClaimError("bad_signature", "claim signature is not a canonical Ed25519 signature")
     try:
-        claims = jwt.decode(
-            token,
-            key,
-            algorithms=ALGORITHMS,
-            audience=worker_id,
-            issuer=ISSUER,
-            leeway=CLOCK_SKEW_S,
-            options={"require": ["exp", "iat", "aud", "iss", "jti", "sub"], "verify_exp": False},
-        )
-    except jwt.InvalidAudienceError:
-        raise ClaimError("wrong_audience", "claim was issued to another worker") from None
-    except jwt.InvalidSignatureError:
+        body = _b64url(body_b64)
+        key.verify(_b64url(sig_b64), token[: len(head_b64) + 1 + len(body_b64)].encode("ascii"))
+    except ValueError:
+        raise ClaimError("malformed", "signed claim payload is not base64url") from None
+    except InvalidSignature:
         raise ClaimError("bad_signature", "claim signature does not verify") from None
-    except jwt.PyJWTError as exc:
-        raise ClaimError("malformed", f"signed claim fields are invalid: {type(exc).__name__}") from None
-    if float(claims["exp"]) + CLOCK_SKEW_S < current:
+    try:
+        claims = _json_object(body)
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        raise ClaimError("malformed", "signed claim payload is not a JSON object") from None
+    current = now if now is not None else time.time()
+    for name in _CLAIMS_SCHEMA:
+        if claims.get(name) is None:
+            raise ClaimError("malformed", f"signed claim lacks {name!r}")
+    exp, iat = _time_value(claims["exp"]), _time_value(claims["iat"])
+    if exp is None or iat is None:
+        raise ClaimError("malformed", "signed claim times (exp, iat) are invalid")
+    if iat > current + CLOCK_SKEW_S:
+        raise ClaimError("malformed", "signed claim was issued in the future")
+    if "nbf" in claims:
+        nbf = _time_value(claims["nbf"])
+        if nbf is None or nbf > current + CLOCK_SKEW_S:
+            raise ClaimError("malformed", "signed claim is not valid yet (nbf)")
+    if claims["iss"] != ISSUER:
+        raise ClaimError("malformed", "signed claim has another issuer")
+    if type(claims["aud"]) is not str or claims["aud"] != worker_id:
+        raise ClaimError("wrong_audience", "claim was issued to another worker")
+    if type(claims["sub"]) is not str or type(claims["jti"]) is not str:
+        raise ClaimError("malformed", "signed claim subject or id is not a string")
+    if exp + CLOCK_SKEW_S < current:
         raise ClaimError("expired", "signed claim has expired")
-    if claims.get("code_sha256") != code_sha256(code):
+    try:
+        actual = code_sha256(code)
+    except (UnicodeEncodeError, AttributeError):  # lone surrogates (JSON "\ud800") or not text: never signed
+        actual = None
+    if actual is None or claims.get("code_sha256") != actual:
         raise ClaimError("code_mismatch", "code does not match the signed hash")
     if claims.get("policy_digest") != policy_digest:
         raise ClaimError("policy_mismatch", "policy differs from the one the controller signed")
     if seen is not None:
-        seen.check_and_add(str(claims["jti"]), float(claims["exp"]), current)
+        seen.check_and_add(claims["jti"], exp, current)
     return claims

@@ -21,6 +21,7 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
+from kitgate.protocol import render as _render
 from kitgate.protocol.errors import error_info
 from kitgate.protocol.status import REPORTABLE_STATUSES, JobStatus
 from kitgate.protocol.wire import MAX_CHANGED_PRIMS, MAX_LIMIT_CHARS, MAX_STDOUT_CHARS, MAX_VIOLATIONS
@@ -28,7 +29,7 @@ from kitgate.protocol.wire import MAX_CHANGED_PRIMS, MAX_LIMIT_CHARS, MAX_STDOUT
 TIMING_KEYS = ("queued_at", "claimed_at", "started_at", "finished_at", "compile_ms", "run_ms", "apply_ms")
 VIOLATION_KEYS = ("line", "col", "rule", "message", "hint")
 RESULT_KEYS = ("status", "stdout", "stdout_truncated", "value", "error", "changed_prims", "changed_prims_total",
-               "limit", "violations", "timings")
+               "limit", "violations", "timings", "render")
 
 
 def finite(value: Any) -> float | None:
@@ -63,6 +64,9 @@ def normalise_result(data: Mapping[str, Any]) -> dict[str, Any]:
     timings = data.get("timings")
     timings = timings if isinstance(timings, Mapping) else {}
     out["timings"] = {k: v for k in TIMING_KEYS if (v := finite(timings.get(k))) is not None}
+    picture = _render.normalise(data.get("render"))  # only a job that asked for a picture has one
+    if picture is not None:
+        out["render"] = picture
     return out
 
 

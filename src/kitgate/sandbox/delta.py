@@ -521,6 +521,15 @@ class ChangeRecorder:
             self._key.Revoke()
             self._key = None
 
+    def pristine(self) -> bool:
+        """Not one change notice since it was built (so what it noted of the layer then still holds)."""
+        return not (self.overflow or self._resynced or self._info)
+
+    def unchanged(self) -> bool:
+        """Not one change notice and the same layer metadata: `build_delta` would return an empty delta,
+        so the child sends none (and skips the delta layer, its export and its checks)."""
+        return self.pristine() and _layer_meta(self._layer) == self._meta_before
+
 
 def changed_prim_paths(recorder: ChangeRecorder) -> tuple[list[str], int]:
     """Prim paths a job changed (capped list, total) without building a delta (in-process mode)."""

@@ -19,6 +19,7 @@ order, holds the one lock, and applies the delta.
 from __future__ import annotations
 
 import base64
+import contextlib
 import marshal
 import math
 import os
@@ -26,14 +27,16 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
-from types import SimpleNamespace
+from types import CodeType, SimpleNamespace
 from typing import Any
 
 from kitgate.protocol.status import REPORTABLE_STATUSES
 from kitgate.sandbox.delta import MAX_DELTA_BYTES, Delta, DeltaError, DeltaRejected, DeltaTooLarge
+from kitgate.sandbox.live import ThrottledText
 from kitgate.sandbox.outcome import error_dict, make_outcome, map_result, replace, report_fields, set_timing
-from kitgate.sandbox.process.forkserver import CODE_MAGIC
+from kitgate.sandbox.process.forkserver import CODE_MAGIC, PRELOADABLE
 from kitgate.sandbox.process.handle import (  # noqa: F401 - USD_LOADER_ENV_KEYS, usd_loader_env: documented here
     RESULT_OVERHEAD,
     SERVER_GRACE_S,
@@ -89,6 +92,7 @@ class Executor:
         self._snapshots = SnapshotCache()
         self._server_policies: set[str] = set()  # digests the current server process holds
         self._policies_starts = 0
+        self._payloads: dict[tuple[str, str], tuple[dict[str, Any] | None, list[str]]] = {}  # see _payload
 
     # -------------------------------------------------------------------------------- lifecycle
 
@@ -170,12 +174,17 @@ class Executor:
         with self._lock:
             self._snapshots.note_applied(delta, self._server.starts)
 
+    supports_live = True  # execute() takes on_started/on_output (the worker checks before passing them)
+
     def execute(
-        self, source: str | bytes, policy: Any, stage: Any, timeout_s: float | None = None
+        self, source: str | bytes, policy: Any, stage: Any, timeout_s: float | None = None, *,
+        on_started: Callable[[], None] | None = None, on_output: Callable[[str], None] | None = None,
     ) -> tuple[Any, Delta | None]:
         """Run the job; isolated mode touches nothing and returns the delta for the host to apply.
 
         In-process mode (trusted) edits the stage directly (atomically) and returns no delta.
+        `on_started()` is called once the job's code begins to run, `on_output(text)` with printed text
+        (throttled, within the policy's output cap) while it runs; both on this thread, both must not block.
         """
         from kitgate.sandbox.compile.compiler import compile_source
 
@@ -192,17 +201,19 @@ class Executor:
                 return outcome, None
             timeout = _effective_timeout(policy, timeout_s)
             if getattr(policy, "mode", "isolated") == "in_process":
-                outcome = self._in_process(compiled, policy, stage, timeout)
+                outcome = self._in_process(compiled, policy, stage, timeout, on_started, on_output)
                 delta = None
             else:
-                outcome, delta = self._isolated(compiled, source, policy, stage, timeout)
+                outcome, delta = self._isolated(compiled, source, policy, stage, timeout,
+                                                _live_events(on_started, on_output))
             set_timing(outcome, "compile_ms", compile_ms)
             return outcome, delta
 
     # --------------------------------------------------------------------------------- isolated
 
     def _isolated(self, compiled: Any, source: str | bytes, policy: Any, stage: Any,
-                  timeout: float) -> tuple[Any, Delta | None]:
+                  timeout: float, on_event: Callable[[dict[str, Any]], None] | None = None,
+                  ) -> tuple[Any, Delta | None]:
         cpu0, wait0 = time.thread_time(), run_delay_ms()
         limits = policy.limits
         layer = stage.GetEditTarget().GetLayer()
@@ -214,10 +225,12 @@ class Executor:
         if self._policies_starts != self._server.starts:
             self._server_policies.clear()
         plan = self._snapshots.plan(layer, self._server.starts)
+        payload, preload = self._payload(compiled)
         request: dict[str, Any] = {
             "op": "run",
             "source": text,
-            "code": _code_payload(compiled),
+            "code": payload,
+            "preload": preload,
             "policy": {"name": policy.name, "digest": policy.digest, "asset_roots": list(policy.asset_roots)},
             "timeout_s": timeout,
             "cpu_s": max(1, math.ceil(float(limits.cpu_s))),
@@ -225,6 +238,7 @@ class Executor:
             "result_cap": result_cap,
             "rng_seed": None,
             "want_delta": want_delta,
+            "live": on_event is not None,
         }
         sync = self._snapshots.take_sync(layer)
         if sync is not None:
@@ -240,7 +254,7 @@ class Executor:
             request["snapshot"] = self._snapshots.snapshot(layer, plan)
             try:
                 header, raw = self._server.call(request, timeout + max(1.0, 0.1 * timeout) + SERVER_GRACE_S,
-                                                result_cap)
+                                                result_cap, on_event)
             except SandboxUnavailable as exc:
                 return make_outcome(status="failed", error=error_dict("SandboxUnavailable", str(exc))), None
             except ServerLost as exc:
@@ -305,9 +319,24 @@ class Executor:
         return replace(outcome, changed_prims=delta.changed_prims,
                         changed_prims_total=delta.changed_prims_total), delta
 
+    def _payload(self, compiled: Any) -> tuple[dict[str, Any] | None, list[str]]:
+        """The request's `code` and `preload` for a compiled job, built once per (source, policy): the
+        marshalled code object and what the server must have loaded for it (PRELOADABLE modules the code
+        names). Bounded; a miss only costs the marshal again."""
+        key = (str(compiled.code_sha256), str(compiled.policy_digest))
+        hit = self._payloads.get(key)
+        if hit is None:
+            if len(self._payloads) >= 256:
+                self._payloads.clear()
+            code = getattr(compiled, "code", None)
+            hit = self._payloads[key] = (_code_payload(compiled), _preloads(code) if code is not None else [])
+        return hit
+
     # ------------------------------------------------------------------------------- in-process
 
-    def _in_process(self, compiled: Any, policy: Any, stage: Any, timeout: float) -> Any:
+    def _in_process(self, compiled: Any, policy: Any, stage: Any, timeout: float,
+                    on_started: Callable[[], None] | None = None,
+                    on_output: Callable[[str], None] | None = None) -> Any:
         from pxr import Sdf
 
         from kitgate.sandbox.delta import ChangeRecorder, changed_prim_paths
@@ -323,8 +352,12 @@ class Executor:
         recorder = ChangeRecorder(stage, layers[0])
         started = time.perf_counter()
         ok = False
+        live = ThrottledText(on_output) if on_output is not None else None
+        if on_started is not None:
+            with contextlib.suppress(Exception):  # a watcher's failure never costs the job
+                on_started()
         try:
-            report = run_guarded(compiled, policy, stage, deadline=time.monotonic() + timeout)
+            report = run_guarded(compiled, policy, stage, deadline=time.monotonic() + timeout, live=live)
             ok = report.status == "succeeded"
         finally:
             recorder.stop()
@@ -344,6 +377,22 @@ class Executor:
 # ------------------------------------------------------------------------------------ helpers
 
 
+def _live_events(on_started: Callable[[], None] | None,
+                 on_output: Callable[[str], None] | None) -> Callable[[dict[str, Any]], None] | None:
+    """The fork server's "started"/"live" frames as the caller's callbacks (None: the job is not watched)."""
+    if on_started is None and on_output is None:
+        return None
+
+    def on_event(frame: dict[str, Any]) -> None:
+        if "started" in frame:
+            if on_started is not None:
+                on_started()
+        elif on_output is not None and isinstance(frame.get("live"), str):
+            on_output(frame["live"])
+
+    return on_event
+
+
 def _set_parent_timings(outcome: Any, cpu0: float, wait0: float) -> None:
     """The host thread's CPU and run-queue wait in `_isolated` since (cpu0, wait0)."""
     set_timing(outcome, "parent_cpu_ms", (time.thread_time() - cpu0) * 1000)
@@ -357,6 +406,23 @@ def _code_payload(compiled: Any) -> dict[str, Any] | None:
         return None
     return {"magic": CODE_MAGIC, "sha256": compiled.code_sha256,
             "data": base64.b64encode(marshal.dumps(code)).decode("ascii")}
+
+
+def _preloads(code: CodeType) -> list[str]:
+    """The PRELOADABLE modules a compiled job may import: the restricted compiler turns every import into
+    a call with the module name as a constant, so a name among the constants of the code (or of any code
+    nested in it) is enough. A miss is still correct: the child then imports the module itself."""
+    found: set[str] = set()
+    stack = [code]
+    while stack:
+        for const in stack.pop().co_consts:
+            if isinstance(const, CodeType):
+                stack.append(const)
+            elif isinstance(const, str):
+                top = const.partition(".")[0]
+                if top in PRELOADABLE:
+                    found.add(top)
+    return sorted(found)
 
 
 def _effective_timeout(policy: Any, timeout_s: float | None) -> float:

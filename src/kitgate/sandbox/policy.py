@@ -261,6 +261,41 @@ _LIMIT_BOUNDS: dict[str, tuple[type, float, float]] = {
 
 
 @dataclass(frozen=True)
+class RenderCaps:
+    """What a job may ask of the renderer (`[render]`): a picture is an input surface of its own, so it is
+    off unless the policy turns it on, and every size, count and time it may cost is capped here. The
+    controller refuses a request over these caps at submit time; the worker renders under its OWN copy."""
+
+    allowed: bool = False
+    max_width: int = 1024
+    max_height: int = 1024
+    max_pixels: int = 1_048_576
+    time_s: float = 20.0
+    memory_mb: int = 1024
+    max_faces: int = 1_000_000
+    max_prims: int = 100_000
+    max_instances: int = 50_000
+    max_png_bytes: int = 524_288
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"allowed": self.allowed, **{k: getattr(self, k) for k in _RENDER_BOUNDS}}
+
+
+# name -> (type, minimum, maximum); a policy's [render] table may set any of these (plus `allowed`)
+_RENDER_BOUNDS: dict[str, tuple[type, float, float]] = {
+    "max_width": (int, 16, 8192),
+    "max_height": (int, 16, 8192),
+    "max_pixels": (int, 256, 16_777_216),
+    "time_s": (float, 0.5, 600),
+    "memory_mb": (int, 128, 16384),
+    "max_faces": (int, 1, 50_000_000),
+    "max_prims": (int, 1, 10_000_000),
+    "max_instances": (int, 0, 10_000_000),
+    "max_png_bytes": (int, 1024, 640 * 1024),  # kitgate.protocol.render.MAX_IMAGE_BYTES: a report fits 1 MiB
+}
+
+
+@dataclass(frozen=True)
 class TypeRule:
     """What a script may do with instances (and the class object) of one type."""
 
@@ -297,6 +332,7 @@ class Policy:
     metadata_keys: frozenset[str]
     # read-only is a flag, not a name: such a policy never gets a scene delta carried back
     read_only: bool = False
+    render: RenderCaps = field(default_factory=RenderCaps)  # off unless the policy's [render] says allowed
     source: str = field(default="", repr=False, compare=False)
     # decision cache shared by every job under this policy: (type, name) -> decision (see runtime)
     decisions: dict = field(default_factory=dict, repr=False, compare=False, hash=False)
@@ -324,6 +360,7 @@ class Policy:
             "requires_approval": self.requires_approval,
             "read_only": self.read_only,
             "limits": self.limits.to_dict(),
+            "render": self.render.to_dict(),
             "builtins": sorted(self.builtins),
             "modules": {m: sorted(r.attributes) + list(r.patterns) for m, r in sorted(self.modules.items())},
             "types": {
@@ -351,6 +388,7 @@ _TOP_KEYS = {
     "types",
     "metadata_keys",
     "read_only",
+    "render",
 }
 
 
@@ -418,6 +456,31 @@ def _parse_limits(pname: str, raw: Any) -> Limits:
             raise _err(pname, f"limits.{key}={v} outside [{lo}, {hi}]")
         values[key] = typ(v)
     return Limits(**values)
+
+
+def _parse_render(pname: str, raw: Any) -> RenderCaps:
+    """`[render]`: every key optional (defaults are RenderCaps'), unknown keys and out-of-range values refused."""
+    if raw is None:
+        return RenderCaps()
+    if not isinstance(raw, dict):
+        raise _err(pname, "[render] must be a table")
+    unknown = set(raw) - set(_RENDER_BOUNDS) - {"allowed"}
+    if unknown:
+        raise _err(pname, f"unknown key(s) in [render]: {', '.join(sorted(unknown))}")
+    allowed = raw.get("allowed", False)
+    if not isinstance(allowed, bool):
+        raise _err(pname, "render.allowed must be true or false")
+    values: dict[str, Any] = {}
+    for key, (typ, lo, hi) in _RENDER_BOUNDS.items():
+        if key not in raw:
+            continue
+        v = raw[key]
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or (typ is int and not isinstance(v, int)):
+            raise _err(pname, f"render.{key} must be {'an integer' if typ is int else 'a number'}")
+        if not lo <= v <= hi:
+            raise _err(pname, f"render.{key}={v} outside [{lo}, {hi}]")
+        values[key] = typ(v)
+    return RenderCaps(allowed=allowed, **values)
 
 
 def _resolve_roots(pname: str, roots: list[str], asset_base: str | None) -> tuple[str, ...]:
@@ -569,6 +632,7 @@ def parse_policy(data: bytes, expected_name: str | None = None, asset_base: str 
         asset_roots=_resolve_roots(pname, roots, asset_base),
         metadata_keys=meta,
         read_only=read_only,
+        render=_parse_render(pname, raw.get("render")),
         source=data.decode("utf-8"),
     )
 

@@ -10,11 +10,12 @@ Overlay rules (data, not code):
 - scalars (`name`, `description`, `mode`, `requires_approval`, `read_only`) replace the base's;
 - lists (`asset_roots`, `builtins`, `metadata_keys`, `attributes`, `settable`) are the union, base order
   first; `[remove]` narrows them (`remove.builtins`, `[remove.modules."m"] attributes`, ...);
-- `[limits]` replaces key by key;
+- `[limits]` and `[render]` (the picture caps) replace key by key;
 - widening what the base forbids must be said out loud: an overlay that turns `read_only` off, moves
   from `isolated` to `in_process`, drops `requires_approval`, raises a limit, adds an asset root or adds a
   builtin fails to flatten unless that key is in its `widens` list (`"read_only"`, `"mode"`,
-  `"requires_approval"`, `"limits.memory_mb"`, `"asset_roots"`, `"builtins"`).
+  `"requires_approval"`, `"limits.memory_mb"`, `"asset_roots"`, `"builtins"`); turning `render.allowed` on
+  or raising a `[render]` cap likewise needs `"render.<key>"`.
 
 User policies may also say `extends = "scene-edit"`: the loader flattens them the same way and digests
 the flattened text, so a worker that flattens the same files gets the same digest.
@@ -110,6 +111,10 @@ def merge(base: RawPolicy, overlay: RawPolicy) -> RawPolicy:
     limits = dict(base.get("limits", {}))
     limits.update(overlay.get("limits", {}))
     flat["limits"] = limits
+    if "render" in base or "render" in overlay:
+        render = dict(base.get("render", {}))
+        render.update(overlay.get("render", {}))
+        flat["render"] = render
     for table in ("modules", "types"):
         flat[table] = _merge_rules(base.get(table, {}), overlay.get(table, {}), remove.get(table, {}))
     for key, value in overlay.items():  # unknown keys pass through so the parser can name them
@@ -131,6 +136,13 @@ def widenings(base: RawPolicy, flat: RawPolicy) -> list[str]:
         old = base.get("limits", {}).get(key)
         if isinstance(old, (int, float)) and isinstance(value, (int, float)) and value > old:
             found.append(f"limits.{key}")
+    base_render, flat_render = base.get("render", {}), flat.get("render", {})
+    if flat_render.get("allowed") is True and base_render.get("allowed") is not True:
+        found.append("render.allowed")
+    for key, value in flat_render.items():
+        old = base_render.get(key)
+        if key != "allowed" and isinstance(old, (int, float)) and isinstance(value, (int, float)) and value > old:
+            found.append(f"render.{key}")
     for key in ("asset_roots", "builtins"):
         if set(flat.get(key, [])) - set(base.get(key, [])):
             found.append(key)
@@ -159,8 +171,9 @@ def _check_shape(name: str, layer: RawPolicy, where: str = "") -> None:
     for key in TOP_LISTS:
         if key in layer and not _is_str_list(layer[key]):
             raise LayerError(f"policy {name!r}: {where}{key} must be a list of strings")
-    if "limits" in layer and not isinstance(layer["limits"], dict):
-        raise LayerError(f"policy {name!r}: [{where}limits] must be a table")
+    for table in ("limits", "render"):
+        if table in layer and not isinstance(layer[table], dict):
+            raise LayerError(f"policy {name!r}: [{where}{table}] must be a table")
     for table in ("modules", "types"):
         if table in layer:
             _check_rules(name, where + table, layer[table])
@@ -171,9 +184,9 @@ def _check_overlay(name: str, overlay: RawPolicy) -> list[str]:
     if not isinstance(widens, list) or not all(isinstance(w, str) for w in widens):
         raise LayerError(f"policy {name!r}: widens must be a list of strings")
     for w in widens:
-        if w not in WIDEN_KEYS and not w.startswith("limits."):
+        if w not in WIDEN_KEYS and not w.startswith(("limits.", "render.")):
             raise LayerError(f"policy {name!r}: unknown widens entry {w!r} (one of {', '.join(sorted(WIDEN_KEYS))}"
-                             ", or limits.<key>)")
+                             ", or limits.<key>, render.<key>)")
     remove = overlay.get("remove", {})
     if not isinstance(remove, dict):
         raise LayerError(f"policy {name!r}: [remove] must be a table")
@@ -264,11 +277,14 @@ def emit(flat: RawPolicy, source: str = "") -> str:
             lines.extend(_list(key, list(flat[key])))
     rest = {k: v for k, v in flat.items() if k not in SCALARS and k not in TOP_LISTS}
     for key, value in rest.items():
-        if key in ("limits", "modules", "types") or isinstance(value, dict):
+        if key in ("limits", "render", "modules", "types") or isinstance(value, dict):
             continue
         lines.append(f"{key} = {_scalar(value)}")
     lines += ["", "[limits]"]
     lines.extend(f"{k} = {_scalar(v)}" for k, v in flat.get("limits", {}).items())
+    if "render" in flat:
+        lines += ["", "[render]"]
+        lines.extend(f"{k} = {_scalar(v)}" for k, v in flat["render"].items())
     for table in ("modules", "types"):
         for key, spec in flat.get(table, {}).items():
             lines += ["", f"[{table}.{_str(key)}]"]

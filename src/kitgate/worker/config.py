@@ -96,3 +96,4 @@ class Status:
     last_error: str | None
     outbox: int
     paused_reason: str | None
+    live_output: str = ""  # the end of what the current (or last) job printed, as it runs (worker/live.py)

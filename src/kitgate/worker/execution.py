@@ -21,7 +21,9 @@ from typing import Any
 
 from kitgate.protocol import NOT_STARTED, JobStatus
 from kitgate.protocol.errors import error_info
+from kitgate.worker import picture
 from kitgate.worker.config import RunnerConfig, StageHost
+from kitgate.worker.live import LiveRelay
 from kitgate.worker.results import build_result, outcome_fields, safe_exception_text, simple_result
 from kitgate.worker.verify import Job
 
@@ -49,8 +51,10 @@ class Execution:
         worker_id: str,
         finish: Callable[[Job, dict[str, Any]], None],
         executor_factory: Callable[[], Any] | None = None,
+        live: LiveRelay | None = None,
     ) -> None:
         self.config = config
+        self.live = live
         self.host = host
         self.worker_id = worker_id
         self._finish = finish
@@ -59,6 +63,7 @@ class Execution:
         self._future: concurrent.futures.Future[Any] | None = None  # offloaded isolated execution
         self._pool: concurrent.futures.ThreadPoolExecutor | None = None
         self._offloaded: tuple[Job, Any, Any] | None = None  # (job, live stage, snapshot)
+        self._picture: tuple[Job, dict[str, Any], picture.PendingPicture] | None = None  # Kit: capture pending
 
     def ids(self, job: Job) -> dict[str, Any]:
         return {"claim_id": job.claim_id, "worker_id": self.worker_id, "claimed_at": job.claimed_at,
@@ -82,9 +87,10 @@ class Execution:
             return
         try:
             ex = self._get_executor()
+            watch = self._live_callbacks(job, ex)
 
             def call() -> tuple[Any, Any]:
-                return ex.execute(job.code, job.policy, stage, timeout_s=job.timeout_s)
+                return ex.execute(job.code, job.policy, stage, timeout_s=job.timeout_s, **watch)
 
             wrap = getattr(self.host, "run_in_process", None)
             if mode == "in_process" and wrap is not None:
@@ -111,6 +117,16 @@ class Execution:
             self._apply(job, data, delta, stage)
         elif data.get("status") != JobStatus.succeeded:
             data["changed_prims"], data["changed_prims_total"] = [], 0
+        # The picture the job asked for, of the stage as it is now (worker/picture.py); it never fails the job.
+        shot = picture.take_picture(job, stage, self.host, data.get("status"))
+        if shot is not None and not isinstance(shot, dict):
+            self._picture = (job, data, shot)  # finished by poll() once the host's capture is done
+            return
+        if shot is not None:
+            data["render"] = shot
+        self._report(job, data)
+
+    def _report(self, job: Job, data: dict[str, Any]) -> None:
         result = build_result(data, **self.ids(job))
         try:
             result = self.host.job_finished(job, result) or result
@@ -147,10 +163,19 @@ class Execution:
     # ------------------------------------------------------------------ offloaded (Kit)
     @property
     def offloaded(self) -> bool:
-        return self._future is not None
+        return self._future is not None or self._picture is not None
 
     def poll(self) -> bool:
-        """Finish an offloaded job whose child is done (on the host thread). True when it did."""
+        """Finish an offloaded job whose child is done, or whose picture the host has taken (on the host
+        thread). True when it did."""
+        if self._picture is not None:
+            job, data, pending = self._picture
+            if not pending.done():
+                return False
+            self._picture = None
+            data["render"] = picture.collect(pending)
+            self._report(job, data)
+            return True
         if self._future is None or not self._future.done():
             return False
         fut, ctx = self._future, self._offloaded
@@ -181,11 +206,17 @@ class Execution:
             self._pool = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="kitgate-exec")
         ex = self._get_executor()
         self._offloaded = (job, stage, snap)
-        self._future = self._pool.submit(ex.execute, job.code, job.policy, snap, timeout_s=job.timeout_s)
+        self._future = self._pool.submit(ex.execute, job.code, job.policy, snap, timeout_s=job.timeout_s,
+                                         **self._live_callbacks(job, ex))
 
     def abandon(self, grace_s: float) -> bool:
         """Stop: a child still running for an offloaded job gets `grace_s`, its delta is never applied, and
         the job is reported failed. True when the child is still running (close the sandbox off-thread)."""
+        if self._picture is not None:  # the change is applied: report it, without the picture
+            job, data, _pending = self._picture
+            self._picture = None
+            data["render"] = picture.abandoned()
+            self._report(job, data)
         fut, ctx = self._future, self._offloaded
         if fut is None or ctx is None:
             return False
@@ -200,6 +231,13 @@ class Execution:
         self._finish(ctx[0], simple_result(JobStatus.failed, "WorkerShutdown",
                                            "abandoned while running; stage not changed", **self.ids(ctx[0])))
         return still_running
+
+    def _live_callbacks(self, job: Job, ex: Any) -> dict[str, Callable[..., None]]:
+        """on_started/on_output for an executor that takes them (kitgate's does; a host's own may not)."""
+        live = self.live
+        if live is None or not getattr(ex, "supports_live", False):
+            return {}
+        return {"on_started": lambda: live.started(job), "on_output": lambda text: live.output(job, text)}
 
     # ------------------------------------------------------------------ the sandbox executor
     def _get_executor(self) -> Any:

@@ -1,7 +1,8 @@
 """The worker's network thread: keys, claims, heartbeats and result delivery. It never touches a stage.
 
     load keys (pinned) -> long-poll a claim -> journal the claim id -> verify the signed claim
-    -> offer the job to the host thread -> heartbeat while it runs -> deliver the outbox
+    -> offer the job to the host thread -> heartbeat while it runs -> deliver the outbox, the last
+    result asking for the next job (one request per job: report + claim) -> journal the claim id ...
 
 A claim id is journaled on disk before its job can run (never run twice), and a refused signed claim is
 reported as `rejected` through the same outbox as any result.
@@ -22,6 +23,7 @@ from kitgate.protocol import NOT_STARTED, JobStatus
 from kitgate.protocol.errors import SIGNED_CLAIM_REJECTED
 from kitgate.worker.config import Phase, RunnerConfig
 from kitgate.worker.handoff import Handoff
+from kitgate.worker.live import LiveRelay
 from kitgate.worker.outbox import Outbox
 from kitgate.worker.results import safe_exception_text, simple_result
 from kitgate.worker.state import WorkerState
@@ -60,8 +62,10 @@ class Network:
         outbox: Outbox,
         reports: ControllerTransport,
         finish: Callable[[Job, dict[str, Any]], None],
+        live: LiveRelay | None = None,
     ) -> None:
         self.config = config
+        self.live = live  # the running job's printed text, sent while it runs (worker/live.py)
         self.worker_id = worker_id
         self.state = state
         self.handoff = handoff
@@ -86,9 +90,19 @@ class Network:
         handoff = self.handoff
         while not handoff.stopping.is_set():
             try:
-                if self.outbox.dirty and not self.outbox.flush():
-                    self._retry_later(backoff)
-                    continue
+                if self.live is not None and self.live.pending and handoff.active is None:
+                    self.live.drain(self.reports, self.worker_id, final=True)  # the job's last text, before its result
+                if self.outbox.dirty:
+                    # the last result asks for the next job too, when this worker could take one now
+                    delivered, claim = self.outbox.deliver(claim_next=self.report_then_claim if self._may_claim()
+                                                           else None)
+                    if not delivered:
+                        self._retry_later(backoff)
+                        continue
+                    if claim is not None:
+                        self.accept(Response(200, claim))
+                        backoff.reset()
+                        continue
                 with handoff.lock:
                     active, paused = handoff.active, handoff.paused
                 if active is not None:
@@ -96,7 +110,11 @@ class Network:
                     if time.monotonic() - max(last_hb, handoff.active_since) >= self.config.heartbeat_s:
                         last_hb = time.monotonic()
                         self.heartbeat(active)
-                    handoff.sleep(min(self.config.heartbeat_s, 0.5))
+                    nap = min(self.config.heartbeat_s, 0.5)
+                    if self.live is not None:
+                        self.live.drain(self.reports, self.worker_id)
+                        nap = max(0.01, self.live.wait_hint(nap))
+                    handoff.sleep(nap)
                     continue
                 if paused is not None:
                     handoff.sleep(1.0)
@@ -188,6 +206,27 @@ class Network:
             return False
         self.accept(resp)
         return True
+
+    def _may_claim(self) -> bool:
+        """Idle, not paused or stopping, keys loaded: a claim now would be run."""
+        with self.handoff.lock:
+            idle = self.handoff.active is None and self.handoff.paused is None
+        return idle and self._checker is not None and not self.handoff.stopping.is_set()
+
+    def report_then_claim(self, job_id: str, body: dict[str, Any]) -> Response:
+        """Report a result and long-poll for the next job in the same request (on the claim connection, so
+        `stop()` can cut it short). The answer is handled by the outbox; a claim in it comes back here."""
+        with self.handoff.lock:
+            self.handoff.phase = Phase.polling
+            stage = self.stage_name
+        wait = self.config.poll_wait_s
+        query: dict[str, Any] = {"next": "true", "wait_s": wait}
+        if self.config.labels:
+            query["label"] = list(self.config.labels)
+        if stage is not None:
+            query["stage"] = stage
+        return self.claims.request("POST", f"/v1/jobs/{job_id}/result", body=body, query=query,
+                                   timeout_s=wait + self.config.http_timeout_s)
 
     def accept(self, resp: Response) -> None:
         """Journal, verify, and offer the job to the host; or report why it will not run."""

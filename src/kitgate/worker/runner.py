@@ -26,6 +26,7 @@ from kitgate.protocol import JobStatus
 from kitgate.worker.config import Phase, RunnerConfig, StageHost, Status
 from kitgate.worker.execution import Execution
 from kitgate.worker.handoff import Handoff
+from kitgate.worker.live import LiveRelay
 from kitgate.worker.network import Backoff, Network
 from kitgate.worker.outbox import Outbox
 from kitgate.worker.results import simple_result
@@ -61,8 +62,10 @@ class Runner:
             ca_file=config.ca_file,
         )
         self.outbox = Outbox(self.state, reports, self.handoff)
-        self.network = Network(config, self.worker_id, self.state, self.handoff, self.outbox, reports, self._finish)
-        self.execution = Execution(config, host, self.worker_id, self._finish, executor_factory)
+        self.live = LiveRelay(self._wake_network)  # printed text of the running job, sent while it runs
+        self.network = Network(config, self.worker_id, self.state, self.handoff, self.outbox, reports, self._finish,
+                               live=self.live)
+        self.execution = Execution(config, host, self.worker_id, self._finish, executor_factory, live=self.live)
         self._reports = reports
         self._thread: threading.Thread | None = None
 
@@ -108,6 +111,7 @@ class Runner:
                 last_error=h.last_error,
                 outbox=self.outbox.count,  # cached: status() runs on Kit's main thread, no disk I/O there
                 paused_reason=h.paused,
+                live_output=self.live.tail(),
             )
 
     def busy(self) -> bool:
@@ -153,6 +157,14 @@ class Runner:
         self._reports.abort()
         self.state.close()
         self.handoff.set_phase(Phase.stopped)
+
+    def _wake_network(self) -> None:
+        """Live output is waiting: wake the network thread if that costs no wait (else it wakes on its own)."""
+        if self.handoff.lock.acquire(blocking=False):
+            try:
+                self.handoff.wake.notify_all()
+            finally:
+                self.handoff.lock.release()
 
     # ------------------------------------------------------------------ results (any thread)
     def _finish(self, job: Job, result: dict[str, Any]) -> None:

@@ -11,7 +11,8 @@ keep-alive timeout) is replaced before use, and a request that fails on a reused
 any response byte arrived is sent once more on a new one (the server closed the idle connection
 without reading the request; urllib3 does the same). A resent claim can at worst claim a second job
 that nobody receives, which the controller declares `lost` (never re-run); a resent report is
-acknowledged as `already_reported`.
+acknowledged as `already_reported`, and a resent report that also claims (`?next=true`) is that
+acknowledgement with nothing claimed: the job its first attempt may have claimed goes `lost` the same way.
 """
 
 from __future__ import annotations

@@ -171,6 +171,13 @@ class KitHost:
     def job_finished(self, job: Job, result: dict[str, Any]) -> dict[str, Any]:
         return result
 
+    def render(self, job: Job, stage: Any, ask: dict[str, Any], caps: Any) -> Any:
+        """Main thread. A job's picture is Kit's own viewport capture (capture.py); it completes on a later
+        frame, so this returns a pending capture that the runner polls each tick."""
+        from .capture import take
+
+        return take(stage, ask, caps)
+
 
 # ----------------------------------------------------------------------------------------- sandbox
 

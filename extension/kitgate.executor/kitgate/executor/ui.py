@@ -1,4 +1,5 @@
-"""Optional omni.ui status window: connection state, current job, last results, pause/resume.
+"""Optional omni.ui status window: connection state, current job and its live output, last results,
+pause/resume.
 
 Main thread only: the extension calls `update()` from its update callback with a
 `Runner.status()` snapshot; the network thread never touches widgets. `destroy()` is called from
@@ -12,6 +13,9 @@ from typing import Any
 
 import omni.ui as ui
 
+OUTPUT_LINES = 6  # the window shows the last lines the current (or last) job printed
+OUTPUT_CHARS = 600
+
 
 class StatusWindow:
     def __init__(self, on_toggle: Callable[[], None]) -> None:
@@ -20,6 +24,7 @@ class StatusWindow:
             self._state = ui.Label("state: starting")
             self._worker = ui.Label("worker: -")
             self._job = ui.Label("current job: -")
+            self._output = ui.Label("", word_wrap=True)  # what the job prints, as it runs (shown as text)
             self._results = ui.Label("last results: -")
             self._error = ui.Label("")
             self._button = ui.Button("Pause / resume", clicked_fn=on_toggle)
@@ -29,6 +34,8 @@ class StatusWindow:
         self._state.text = f"state: {state}; outbox: {status.outbox}"
         self._worker.text = f"worker: {status.worker_id} -> {status.controller}"
         self._job.text = f"current job: {status.current_job or '-'}"
+        tail = getattr(status, "live_output", "")
+        self._output.text = "output: " + "\n".join(tail.splitlines()[-OUTPUT_LINES:])[-OUTPUT_CHARS:] if tail else ""
         shown = ", ".join(f"{job[:8]} {result}" for job, result in status.last_results[:5])
         self._results.text = f"last results: {shown or '-'}"
         self._error.text = f"last error: {status.last_error}" if status.last_error else ""

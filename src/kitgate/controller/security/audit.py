@@ -138,6 +138,19 @@ class AuditLog:
             for r in rows
         ]
 
+    def for_job(self, job_id: str, limit: int = 200) -> list[dict[str, Any]]:
+        """The records that name one job (`job_id` in their data), oldest first; for the console's job page.
+        A scan of the trail (no index on the JSON field): bounded by `limit`, fine for an operator's page view."""
+        rows = self.db.connection().execute(
+            "SELECT * FROM audit WHERE json_extract(data, '$.job_id') = ? ORDER BY seq LIMIT ?",
+            (job_id, max(1, min(limit, 1000))),
+        ).fetchall()
+        return [
+            {"seq": r["seq"], "ts": r["ts"], "event": r["event"], "actor": r["actor"], "ip": r["ip"],
+             "request_id": r["request_id"], "data": json.loads(r["data"]), "hash": r["hash"]}
+            for r in rows
+        ]
+
     def verify_chain(self, expect_head: tuple[int, str] | None = None) -> ChainReport:
         """Edited (hash), deleted (gap or broken link), reordered (broken link), truncated (anchor) records."""
         prev = GENESIS

@@ -36,9 +36,60 @@ def parsed_as_json(scope: Scope) -> bool:
     return True
 
 
+async def read_limited_body(scope: Scope, receive: Receive, send: Send, max_bytes: int,
+                            shape: ShapeLimits | None) -> Receive | None:
+    """Read the whole body within `max_bytes` (Content-Length up front, streamed bytes counted so chunked
+    bodies cannot slip past), measure a JSON body's shape (iteratively, see jsonshape.py), and return a
+    `receive` that replays it to the app; None when the request was answered (413/422/400) or is gone."""
+    declared = None
+    for name, value in scope.get("headers", []):
+        if name == b"content-length":
+            try:
+                declared = int(value)
+            except ValueError:
+                await send_envelope(scope, send, 400, "bad_request", "Content-Length is not a number")
+                return None
+    if declared is not None and declared > max_bytes:
+        await send_envelope(scope, send, 413, "payload_too_large",
+                            f"request body of {declared} bytes exceeds the limit of {max_bytes} bytes")
+        return None
+    # Buffer at most max_bytes; anything beyond is refused before the app sees a byte of it.
+    chunks: list[bytes] = []
+    size = 0
+    more = True
+    while more:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            return None
+        body = message.get("body", b"")
+        size += len(body)
+        if size > max_bytes:
+            await send_envelope(scope, send, 413, "payload_too_large",
+                                f"request body exceeds the limit of {max_bytes} bytes")
+            return None
+        chunks.append(body)
+        more = message.get("more_body", False)
+    payload = chunks[0] if len(chunks) == 1 else b"".join(chunks)
+    if payload and shape is not None and parsed_as_json(scope):
+        problem = check_json_shape(payload, shape)
+        if problem is not None:
+            await send_envelope(scope, send, 422, problem.code, problem.message, details=problem.details)
+            return None
+    sent = False
+
+    async def replay() -> Message:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": payload, "more_body": False}
+        return await receive()
+
+    return replay
+
+
 class BodyLimitMiddleware:
-    """Checks Content-Length up front, and counts streamed bytes so chunked bodies cannot slip past; then
-    measures the shape of a JSON body (iteratively, see jsonshape.py) before anything parses it."""
+    """`read_limited_body` as an ASGI layer of its own. The controller runs the check inside its one
+    request middleware (logging.RequestContextMiddleware, via SecurityLayer.admit) instead."""
 
     def __init__(self, app: ASGIApp, max_bytes: int, shape: ShapeLimits | None = None) -> None:
         self.app = app
@@ -49,48 +100,6 @@ class BodyLimitMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        declared = None
-        for name, value in scope.get("headers", []):
-            if name == b"content-length":
-                try:
-                    declared = int(value)
-                except ValueError:
-                    await send_envelope(scope, send, 400, "bad_request", "Content-Length is not a number")
-                    return
-        if declared is not None and declared > self.max_bytes:
-            await send_envelope(scope, send, 413, "payload_too_large",
-                               f"request body of {declared} bytes exceeds the limit of {self.max_bytes} bytes")
-            return
-        # Buffer at most max_bytes; anything beyond is refused before the app sees a byte of it.
-        chunks: list[bytes] = []
-        size = 0
-        more = True
-        while more:
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                return
-            body = message.get("body", b"")
-            size += len(body)
-            if size > self.max_bytes:
-                await send_envelope(scope, send, 413, "payload_too_large",
-                                   f"request body exceeds the limit of {self.max_bytes} bytes")
-                return
-            chunks.append(body)
-            more = message.get("more_body", False)
-        payload = b"".join(chunks)
-        if payload and self.shape is not None and parsed_as_json(scope):
-            problem = check_json_shape(payload, self.shape)
-            if problem is not None:
-                await send_envelope(scope, send, 422, problem.code, problem.message, details=problem.details)
-                return
-        sent = False
-
-        async def replay() -> Message:
-            nonlocal sent
-            if not sent:
-                sent = True
-                return {"type": "http.request", "body": payload, "more_body": False}
-            return await receive()
-
-        await self.app(scope, replay, send)
-
+        replay = await read_limited_body(scope, receive, send, self.max_bytes, self.shape)
+        if replay is not None:
+            await self.app(scope, replay, send)

@@ -45,15 +45,46 @@ LINGER_IDLE_S = 2.0  # ... and without a byte arriving (nginx: lingering_timeout
 LINGER_BYTES = 64 * 1_048_576  # ... and how much it discards: a client still sending past this is cut off
 
 
-class _CycleTransport:
-    """The transport as one request/response cycle sees it: the same, except that its close() asks the
-    protocol, which lingers when the request body is still arriving."""
+JOIN_MAX_BYTES = 65_536  # a body up to this size is sent in one write with the head it follows
 
-    def __init__(self, transport: asyncio.Transport, close: Callable[[], None]) -> None:
+
+class _CycleTransport:
+    """The transport as one request/response cycle sees it: the same, except that
+    - its close() asks the protocol, which lingers when the request body is still arriving;
+    - the cycle's first write (the response head) is held until the next one (the body), so a whole
+      answer leaves in one send(): uvicorn writes the head and the body apart, two system calls and two
+      segments on loopback for every JSON answer. A head with no body in the same turn of the event
+      loop (a stream) is sent on the next turn, so nothing waits on it."""
+
+    def __init__(self, transport: asyncio.Transport, close: Callable[[], None],
+                 loop: asyncio.AbstractEventLoop) -> None:
         self._transport = transport
         self._close = close
+        self._loop = loop
+        self._first = True
+        self._held: bytes | None = None
+
+    def write(self, data: bytes) -> None:
+        held, self._held = self._held, None
+        if held is not None:
+            if len(data) <= JOIN_MAX_BYTES:
+                self._transport.write(held + data)
+                return
+            self._transport.write(held)
+        elif self._first:
+            self._first = False
+            self._held = bytes(data)
+            self._loop.call_soon(self._flush)
+            return
+        self._transport.write(data)
+
+    def _flush(self) -> None:
+        held, self._held = self._held, None
+        if held is not None and not self._transport.is_closing():
+            self._transport.write(held)
 
     def close(self) -> None:
+        self._flush()
         self._close()
 
     def __getattr__(self, name: str) -> Any:
@@ -199,7 +230,8 @@ def bounded_http_protocol(max_head_bytes: int, head_timeout_s: float, body_timeo
             self._arm(body_timeout_s)  # the body's own deadline (a request without one completes at once)
             super().on_headers_complete()
             if self.cycle is not None and not isinstance(self.cycle.transport, _CycleTransport):
-                self.cycle.transport = _CycleTransport(self.transport, self._close_or_linger)  # type: ignore[assignment]
+                self.cycle.transport = _CycleTransport(  # type: ignore[assignment]
+                    self.transport, self._close_or_linger, self.loop)
 
         def on_message_complete(self) -> None:
             super().on_message_complete()

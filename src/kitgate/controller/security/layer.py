@@ -9,16 +9,16 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-from fastapi import FastAPI, Request
-from starlette.types import Scope
+from fastapi import Request
+from starlette.types import Receive, Scope, Send
 
 from kitgate.controller.db import Database
 from kitgate.controller.errors import ApiError
 from kitgate.controller.logging import current_request_id
 from kitgate.controller.security.apikeys import ApiKeyStore, looks_like_apikey
 from kitgate.controller.security.audit import AuditLog
-from kitgate.controller.security.bodylimit import BodyLimitMiddleware
-from kitgate.controller.security.headerlimit import HeaderLimitMiddleware
+from kitgate.controller.security.bodylimit import read_limited_body, send_envelope
+from kitgate.controller.security.headerlimit import header_problem
 from kitgate.controller.security.jsonshape import ShapeLimits
 from kitgate.controller.security.keys import KeyRing
 from kitgate.controller.security.netguard import client_ip, in_networks, parse_networks
@@ -62,6 +62,7 @@ class SecurityLayer:
         self._allow = parse_networks(settings.allow_cidrs)
         self._trusted = parse_networks(settings.trusted_proxies)
         self._limited: dict[tuple[str, str], tuple[float, int]] = {}
+        self._shape = ShapeLimits(settings.max_json_depth, settings.max_json_containers)
 
     # ---- lifecycle -----------------------------------------------------------------------------
     def startup(self) -> None:
@@ -98,11 +99,17 @@ class SecurityLayer:
         except (KeyError, IndexError):
             return False
 
-    def install(self, app: FastAPI) -> None:
-        app.add_middleware(BodyLimitMiddleware, max_bytes=self.settings.max_body_bytes,
-                           shape=ShapeLimits(self.settings.max_json_depth, self.settings.max_json_containers))
-        app.add_middleware(HeaderLimitMiddleware, max_bytes=self.settings.max_header_bytes,
-                           max_count=self.settings.max_headers, on_refuse=self._header_flood)
+    async def admit(self, scope: Scope, receive: Receive, send: Send) -> Receive | None:
+        """The checks every request passes before any route runs: a header flood (431, audited), the body's
+        size (413) and its JSON shape (422). Run by the one request middleware (logging.RequestContextMiddleware)
+        rather than as layers of their own: each ASGI layer is another coroutine and `send` wrapper per request.
+        Returns the `receive` that replays the buffered body, or None when the request was answered."""
+        problem = header_problem(scope, self.settings.max_header_bytes, self.settings.max_headers)
+        if problem is not None:
+            self._header_flood(scope, problem)
+            await send_envelope(scope, send, 431, "headers_too_large", problem)
+            return None
+        return await read_limited_body(scope, receive, send, self.settings.max_body_bytes, self._shape)
 
     def _header_flood(self, scope: Scope, problem: str) -> None:
         """Audited like a bad credential (spending the anon budget), so a flood cannot flood the trail."""
@@ -137,17 +144,49 @@ class SecurityLayer:
         Refusals before a credential is accepted spend the caller IP's anon budget, so a flood of bad
         credentials (or of requests from a refused network) ends in 429 instead of one audit row each.
         """
+        ip, rid = self._network_gate(request)
+        try:
+            principal, cidrs = self._verify_credential(request)
+        except AuthFailure as failure:
+            self._refuse_anon(request, ip, rid, "auth.failed", reason=failure.reason)
+            raise self._unauthorised(failure) from None
+        return self._admit(request, principal, cidrs, scopes, rate, ip, rid)
+
+    def authenticate_session(self, request: Request, principal: Principal, cidrs: list[str] | None,
+                             scopes: tuple[str, ...], rate: str) -> Principal:
+        """The console's cookie session: its credential was verified at sign-in (`verify_secret`); here it
+        must still be live (not revoked, expired or deleted), then the same network, rate and scope checks
+        as a bearer request run."""
+        ip, rid = self._network_gate(request)
+        if not self.credential_live(f"{principal.kind}:{principal.token_id}"):
+            self._refuse_anon(request, ip, rid, "auth.failed", actor=principal.sub, token_id=principal.token_id,
+                              reason="session_credential_not_live")
+            raise self._unauthorised(AuthFailure("session_credential_not_live"))
+        return self._admit(request, principal, cidrs, scopes, rate, ip, rid)
+
+    def verify_secret(self, credential: str) -> tuple[Principal, list[str] | None, float | None]:
+        """A pasted token or API key (the console's sign-in form): (principal, its networks, its expiry).
+        Raises AuthFailure, like a bad bearer header."""
+        assert self.tokens is not None and self.apikeys is not None, "security layer not started"
+        if looks_like_apikey(credential):
+            principal, key_record = self.apikeys.verify(credential)
+            return principal, key_record.cidrs, key_record.expires_at
+        principal, record = self.tokens.verify(credential)
+        return principal, record.cidrs, record.expires_at
+
+    def _network_gate(self, request: Request) -> tuple[str | None, str | None]:
+        """The caller's resolved address and request id; 403 (audited) outside KITGATE_ALLOW_CIDRS."""
         ip = self.client_ip(request)
         request.state.client_ip = ip
         rid = current_request_id(request.scope)
         if self._allow and not in_networks(ip, self._allow):
             self._refuse_anon(request, ip, rid, "auth.denied_network", reason="not_in_allow_cidrs")
             raise ApiError(403, "forbidden", "requests from this network are not allowed")
-        try:
-            principal, cidrs = self._verify_credential(request)
-        except AuthFailure as failure:
-            self._refuse_anon(request, ip, rid, "auth.failed", reason=failure.reason)
-            raise self._unauthorised(failure) from None
+        return ip, rid
+
+    def _admit(self, request: Request, principal: Principal, cidrs: list[str] | None, scopes: tuple[str, ...],
+               rate: str, ip: str | None, rid: str | None) -> Principal:
+        """Token network, rate, scope, in that order, for a verified principal."""
         if cidrs and not in_networks(ip, parse_networks(cidrs)):
             self._refuse_anon(request, ip, rid, "auth.denied_network", actor=principal.sub,
                               token_id=principal.token_id, kind=principal.kind, reason="not_in_token_cidrs")

@@ -12,7 +12,7 @@ from slowapi.util import get_remote_address
 
 from kitgate.controller.settings import Settings
 
-BUCKETS = ("submit", "read", "worker", "admin", "anon", "ip")
+BUCKETS = ("submit", "read", "worker", "admin", "anon", "ip", "signin")
 
 
 @dataclass(frozen=True)
@@ -40,6 +40,7 @@ class RateLimits:
             "admin": parse_many(settings.rate_read),
             "anon": parse_many(settings.rate_anon),
             "ip": parse_many(settings.rate_ip) if settings.rate_ip else [],
+            "signin": parse_many(settings.console_rate_signin),  # the console's sign-in form, per client IP
         }
 
     def hit(self, bucket: str, key: str) -> Verdict:

@@ -23,7 +23,7 @@ from kitgate.sandbox.compile import hints
 from kitgate.sandbox.compile.names import DEFINABLE_DUNDERS, READABLE_DUNDERS, name_problem  # noqa: F401
 from kitgate.sandbox.compile.result import MAX_VIOLATIONS, Collector, CompileResult, Violation  # noqa: F401
 from kitgate.sandbox.compile.rules import FORBIDDEN_NAMES, Rules, StripAnnotations  # noqa: F401
-from kitgate.sandbox.compile.source import ast_depth, check_identifiers, decode
+from kitgate.sandbox.compile.source import ast_depth, check_identifiers, decode, scan_tree  # noqa: F401
 from kitgate.sandbox.compile.transformer import LAST_VALUE, KitgateTransformer  # noqa: F401
 from kitgate.sandbox.policy import Policy
 
@@ -140,7 +140,8 @@ def _compile(source: str | bytes, policy: Policy, sha: str) -> CompileResult:
             f"Keep nesting below {limits.ast_depth} levels.",
         )
         return fail()
-    depth, deep = ast_depth(tree, limits.ast_depth)
+    scan = scan_tree(tree, limits.ast_depth)
+    deep = scan.deep
     if deep is not None:
         out.add(
             getattr(deep, "lineno", 1),
@@ -151,8 +152,10 @@ def _compile(source: str | bytes, policy: Policy, sha: str) -> CompileResult:
         )
         return fail()
 
-    tree = StripAnnotations().visit(tree)
-    ast.fix_missing_locations(tree)
+    if scan.strip:  # a tree without annotations, `__future__` imports or bare `except:` is left as it is
+        tree = StripAnnotations().visit(tree)
+        ast.fix_missing_locations(tree)
+    tree._kg_has_yield = scan.has_yield  # type: ignore[attr-defined]  # read by the transformer
     rules = Rules(policy, out)
     rules.visit(tree)
     rules.finish()

@@ -9,6 +9,8 @@ from __future__ import annotations
 import ast
 import builtins as _py_builtins
 import re
+from collections.abc import Callable
+from typing import Any
 
 from kitgate.sandbox.compile import hints
 from kitgate.sandbox.compile.result import Collector
@@ -201,6 +203,15 @@ class Rules(ast.NodeVisitor):
                 hints.FORBIDDEN_NAME_HINTS.get(name, "Use the public API of the allowed modules."),
             )
 
+    def visit(self, node: ast.AST) -> None:
+        """`ast.NodeVisitor.visit` with the method looked up once per node type."""
+        cls, kind = type(self), type(node)
+        method = _RULES_DISPATCH.get((cls, kind))
+        if method is None:
+            method = getattr(cls, "visit_" + kind.__name__, None) or cls.generic_visit
+            _RULES_DISPATCH[(cls, kind)] = method
+        method(self, node)
+
     def generic_visit(self, node: ast.AST) -> None:
         if type(node) not in _ALLOWED_NODES:
             name = type(node).__name__
@@ -212,7 +223,19 @@ class Rules(ast.NodeVisitor):
                 hints.NODE_HINTS.get(name, "Rewrite this with plain statements, functions and loops."),
             )
             return
-        super().generic_visit(node)
+        # ast.NodeVisitor.generic_visit, minus visits that could do nothing: allowed leaves (Load, Add,
+        # Eq, Constant, ...) that hold no nodes and have no rule of their own.
+        AST = ast.AST
+        quiet = _QUIET_LEAVES
+        visit = self.visit
+        for name in node._fields:
+            value = getattr(node, name, None)
+            if isinstance(value, list):
+                for item in value:
+                    if isinstance(item, AST) and type(item) not in quiet:
+                        visit(item)
+            elif isinstance(value, AST) and type(value) not in quiet:
+                visit(value)
 
     def visit_Name(self, node: ast.Name) -> None:
         self._forbidden(node, node.id)
@@ -389,3 +412,17 @@ class Rules(ast.NodeVisitor):
                     f"builtin `{name}` is not available under policy {self.policy.name!r}",
                     hints.builtin_hint(name, sorted(allowed)),
                 )
+
+
+_RULES_DISPATCH: dict[tuple[type, type], Callable[[Any, Any], Any]] = {}
+_QUIET_LEAVES: frozenset[type] = frozenset(
+    kind
+    for kind in [
+        *(k for base in (ast.expr_context, ast.operator, ast.boolop, ast.unaryop, ast.cmpop)
+          for k in base.__subclasses__() if not k._fields),
+        ast.Constant,
+    ]
+    if kind in _ALLOWED_NODES
+    and getattr(Rules, f"visit_{kind.__name__}", None)
+    in (None, getattr(ast.NodeVisitor, f"visit_{kind.__name__}", None))
+)

@@ -8,6 +8,7 @@ guarded f-string formats, proxy imports and the capture of the last expression (
 from __future__ import annotations
 
 import ast
+from collections.abc import Callable
 from typing import Any
 
 from RestrictedPython.transformer import INSPECT_ATTRIBUTES, RestrictingNodeTransformer
@@ -37,30 +38,81 @@ def _call(name: str, args: list[ast.expr], like: ast.AST) -> ast.Call:
     return node
 
 
+def _place(like: ast.AST, *nodes: ast.AST) -> None:
+    """`ast.copy_location(node, like)` for each node (all of them located types), read once from `like`."""
+    lineno = getattr(like, "lineno", None)
+    col = getattr(like, "col_offset", None)
+    end_lineno = getattr(like, "end_lineno", None)
+    end_col = getattr(like, "end_col_offset", None)
+    if lineno is None or col is None or end_lineno is None or end_col is None:
+        for node in nodes:  # a partly located `like`: copy_location's own rules for missing values
+            ast.copy_location(node, like)
+        return
+    for node in nodes:
+        node.lineno, node.col_offset = lineno, col
+        node.end_lineno, node.end_col_offset = end_lineno, end_col
+
+
 def _tick_stmt(like: ast.AST) -> ast.stmt:
-    """``try: _tick_()  except _tick_stop_: _tick_refill_()``: the common path is one C-level call."""
+    """``try: _tick_()  except _tick_stop_: _tick_refill_()``: the common path is one C-level call.
+
+    Every node that carries a position gets `like`'s, set directly (no tree walk per hook; position
+    keywords to the node constructors cost twice as much as setting the attributes)."""
+    if any(getattr(like, a, None) is None for a in _POSITIONS):
+        return _tick_stmt_slow(like)
+    tick = ast.Name("_tick_", _LOAD)
+    call = ast.Call(tick, [], [])
+    expr = ast.Expr(call)
+    refill_name = ast.Name("_tick_refill_", _LOAD)
+    refill_call = ast.Call(refill_name, [], [])
+    refill = ast.Expr(refill_call)
+    stop = ast.Name("_tick_stop_", _LOAD)
+    handler = ast.ExceptHandler(stop, None, [refill])
+    stmt = ast.Try([expr], [handler], [], [])
+    _place(like, stmt, expr, call, tick, handler, stop, refill, refill_call, refill_name)
+    return stmt
+
+
+_POSITIONS = ("lineno", "col_offset", "end_lineno", "end_col_offset")
+_LOAD = ast.Load()  # one shared instance, as the parser itself shares its Load/Store/Del
+
+
+def _tick_stmt_slow(like: ast.AST) -> ast.stmt:
+    """The same statement for a `like` with missing positions: copy what it has, fill the rest."""
     call = ast.Expr(value=_call("_tick_", [], like))
     refill = ast.Expr(value=_call("_tick_refill_", [], like))
-    handler = ast.ExceptHandler(type=ast.Name(id="_tick_stop_", ctx=ast.Load()), name=None, body=[refill])
+    stop = ast.Name(id="_tick_stop_", ctx=ast.Load())
+    handler = ast.ExceptHandler(type=stop, name=None, body=[refill])
     stmt = ast.Try(body=[call], handlers=[handler], orelse=[], finalbody=[])
-    for node in ast.walk(stmt):
-        if "lineno" in node._attributes:
-            ast.copy_location(node, like)
+    for node in (stmt, call, call.value, call.value.func, handler, stop, refill, refill.value, refill.value.func):
+        ast.copy_location(node, like)
     ast.fix_missing_locations(stmt)
     return stmt
 
 
 def _is_generator(func: ast.FunctionDef) -> bool:
     """`yield` in the function's own scope (nested functions, lambdas and classes are their own)."""
+    AST = ast.AST
     stack: list[ast.AST] = list(func.body)
+    pop, push = stack.pop, stack.append
     while stack:
-        node = stack.pop()
-        if isinstance(node, (ast.Yield, ast.YieldFrom)):
+        node = pop()
+        kind = type(node)
+        if kind in _YIELDS:
             return True
-        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)):
+        if kind in _OWN_SCOPES:
             continue
-        stack.extend(ast.iter_child_nodes(node))
+        for name in node._fields:  # ast.iter_child_nodes, inlined: this runs over every function body
+            value = getattr(node, name, None)
+            if isinstance(value, AST):
+                push(value)
+            elif isinstance(value, list):
+                stack.extend(item for item in value if isinstance(item, AST))
     return False
+
+
+_YIELDS = frozenset({ast.Yield, ast.YieldFrom})
+_OWN_SCOPES = frozenset({ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef})
 
 
 _AUG_OP_TEXT: dict[type, str] = {
@@ -87,12 +139,106 @@ def _is_int_const(node: ast.AST) -> bool:
 
 _PLAIN_AUG_OPS = (ast.Add, ast.Sub, ast.Div, ast.FloorDiv)
 
+# transformer class -> {node type -> the unbound visitor method}; filled on first use of each pair.
+_DISPATCH: dict[type, dict[type, Callable[[Any, Any], Any]]] = {}
+
+
+def _dispatch_table(cls: type) -> dict[type, Callable[[Any, Any], Any]]:
+    table = _DISPATCH.get(cls)
+    if table is None:
+        table = _DISPATCH.setdefault(cls, {})
+    return table
+
+
+def _method_for(table: dict[type, Callable[[Any, Any], Any]], cls: type, kind: type) -> Callable[[Any, Any], Any]:
+    """What `ast.NodeVisitor.visit` would call: `visit_<Type>`, else `generic_visit` (which refuses)."""
+    method = getattr(cls, "visit_" + kind.__name__, None) or cls.generic_visit
+    table[kind] = method
+    return method
+
+
+_PASSTHROUGH: dict[type, frozenset[type]] = {}
+
+
+def _passthrough_leaves(cls: type) -> frozenset[type]:
+    """Leaf node types (no fields, or only plain values: Constant) whose visitor on `cls` is exactly
+    `return self.node_contents_visit(node)` (RestrictedPython's visit_Load, visit_Add, visit_Constant, ...):
+    visiting one returns it unchanged, so it is skipped.
+    Decided from the visitor's bytecode, so a RestrictedPython release that starts checking one of them
+    gets visited again, and a type without a visitor still reaches `generic_visit` (and is refused)."""
+    known = _PASSTHROUGH.get(cls)
+    if known is not None:
+        return known
+    model = RestrictingNodeTransformer.visit_Load.__code__
+    found = set()
+    kinds = [k for base in (ast.expr_context, ast.operator, ast.boolop, ast.unaryop, ast.cmpop)
+             for k in base.__subclasses__() if not k._fields]
+    kinds.append(ast.Constant)  # its fields (value, kind) are plain Python values, never nodes
+    for kind in kinds:
+        method = getattr(cls, "visit_" + kind.__name__, None)
+        code = getattr(method, "__code__", None)
+        if code is not None and code.co_code == model.co_code and code.co_names == model.co_names:
+            found.add(kind)
+    result = frozenset(found)
+    _PASSTHROUGH[cls] = result
+    return result
+
 
 class KitgateTransformer(RestrictingNodeTransformer):
     """RestrictedPython's transformer plus kitgate hooks, inserted *after* RestrictedPython's name
     checks so our underscore hook names do not trip them."""
 
     _scopes: list[tuple[str, str | None]]
+    _kg_has_yield: bool = True
+
+    # --- traversal: the same visits as ast.NodeTransformer, with less interpreter work per node.
+    # The dispatch is looked up once per node type (not `"visit_" + name` and getattr per node), and
+    # field-less leaves whose visitor only returns them (Load, Store, Add, Eq, ...) are not visited.
+    def visit(self, node: ast.AST) -> Any:
+        kind = type(node)
+        table = _dispatch_table(type(self))
+        method = table.get(kind) or _method_for(table, type(self), kind)
+        return method(self, node)
+
+    def node_contents_visit(self, node: Any) -> Any:
+        """`ast.NodeTransformer.generic_visit`, same results: visit each child, splice lists, drop None.
+        Children are dispatched here directly (the same table as `visit`), one call frame less per node."""
+        AST = ast.AST
+        cls = type(self)
+        passthrough = _PASSTHROUGH.get(cls) or _passthrough_leaves(cls)
+        if (type(node) is ast.Name and type(getattr(node, "ctx", None)) in passthrough
+                and type(getattr(node, "id", None)) is str):
+            return node  # the commonest node: a str and a context leaf, nothing to visit
+        table = _dispatch_table(cls)
+        for name in node._fields:
+            try:
+                old = getattr(node, name)
+            except AttributeError:
+                continue
+            if isinstance(old, list):
+                values: list[Any] = []
+                for value in old:
+                    if isinstance(value, AST):
+                        kind = type(value)
+                        if kind not in passthrough:
+                            value = (table.get(kind) or _method_for(table, cls, kind))(self, value)
+                            if value is None:
+                                continue
+                            if not isinstance(value, AST):
+                                values.extend(value)
+                                continue
+                    values.append(value)
+                old[:] = values
+            elif isinstance(old, AST):
+                kind = type(old)
+                if kind in passthrough:
+                    continue
+                new = (table.get(kind) or _method_for(table, cls, kind))(self, old)
+                if new is None:
+                    delattr(node, name)
+                else:
+                    setattr(node, name, new)
+        return node
 
     def _scope_stack(self) -> list[tuple[str, str | None]]:
         if not hasattr(self, "_scopes"):
@@ -135,15 +281,16 @@ class KitgateTransformer(RestrictingNodeTransformer):
             self.error(node, f'"{attr}" is a restricted name, that is forbidden to access in RestrictedPython.')
         node = self.node_contents_visit(node)
         if load:
-            new = ast.Call(func=ast.Name("_getattr_", ast.Load()), args=[node.value, ast.Constant(attr)],
-                           keywords=[])
-            ast.copy_location(new, node)
-            ast.fix_missing_locations(new)
+            func, name = ast.Name("_getattr_", _LOAD), ast.Constant(attr)
+            new = ast.Call(func, [node.value, name], [])
+            _place(node, new)
+            _place(new, func, name)  # what ast.fix_missing_locations(new) gave the new nodes, no walk
             return new
         node.attr = attr
-        value = ast.Call(func=ast.Name("_write_", ast.Load()), args=[node.value], keywords=[])
-        ast.copy_location(value, node.value)
-        ast.fix_missing_locations(value)
+        func = ast.Name("_write_", _LOAD)
+        value = ast.Call(func, [node.value], [])
+        _place(node.value, value)
+        _place(value, func)
         node.value = value
         return node
 
@@ -170,8 +317,9 @@ class KitgateTransformer(RestrictingNodeTransformer):
             ast.copy_location(assign, node)
             ast.fix_missing_locations(assign)
             new.body.insert(0, assign)
+        # RestrictedPython built `new` by parsing `class X(metaclass=__metaclass__): pass`, so its own nodes
+        # are located (line 1) and its body is ours, already located; no walk over the whole class body.
         ast.copy_location(new, node)
-        ast.fix_missing_locations(new)
         return new
 
     def _visit_scope(self, node: Any, visit: Any) -> Any:
@@ -290,12 +438,15 @@ class KitgateTransformer(RestrictingNodeTransformer):
         first = node.body[0] if node.body else None
         doc = first if isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant) and isinstance(
             first.value.value, str) else None
+        # read before the rewrite (a smaller tree): the rewrite adds and removes no `yield` and no scope;
+        # a script without any `yield` (the compiler's scan says so) has no generator to look for
+        generator = self._kg_has_yield and _is_generator(node)
         node = self._visit_scope(node, super().visit_FunctionDef)
         node.body.insert(0, _tick_stmt(node.body[0] if node.body else node))
         if doc is not None and doc in node.body:  # hooks go after the docstring, so __doc__ survives
             node.body.remove(doc)
             node.body.insert(0, doc)
-        if _is_generator(node):
+        if generator:
             # innermost decorator: the runtime records every generator the script starts and closes
             # the survivors at the end of the job (a suspended `with Sdf.ChangeBlock()` or `finally`
             # must not outlive it)
@@ -368,6 +519,7 @@ class KitgateTransformer(RestrictingNodeTransformer):
         return new
 
     def visit_Module(self, node: ast.Module) -> Any:
+        self._kg_has_yield = getattr(node, "_kg_has_yield", True)  # unknown: look in every function
         node = super().visit_Module(node)
         if node.body and isinstance(node.body[-1], ast.Expr):
             last = node.body[-1]

@@ -9,6 +9,7 @@ pipe. A child runs at most one job: after it the server kills it.
 
 from __future__ import annotations
 
+import gc
 import json
 import marshal
 import os
@@ -36,6 +37,7 @@ EXIT_RESULT_FAILED = 72
 EXIT_NO_JOB = 73  # the server discarded this spare (EOF on the command pipe)
 REPORT_FIELDS = ("status", "stdout", "stdout_truncated", "value", "error", "limit")
 MAX_JOB_FRAME = 64 * 1024 * 1024
+WARM_DELAY_S = 0.05  # a spare warms up only if its job did not arrive within this (see _warm)
 
 
 @dataclass
@@ -50,6 +52,8 @@ class ChildSetup:
     server_pid: int
     warm_policy: Any | None = None  # a spare warms up under this policy while it waits for its job
     warm_scripts: tuple[str, ...] = ()
+    recorder: Any | None = None  # a ChangeRecorder on `stage` the server built before fork (see _recorder)
+    warm_stage: Any | None = None  # a small stage of the server's, for the warm-up (never the job's stage)
 
 
 @dataclass
@@ -64,9 +68,10 @@ class ChildJob:
     want_delta: bool
     result_cap: int
     sync: dict[str, Any] | None = None  # the host's last delta: this copy predates it, apply it first
+    live: bool = False  # pass printed text on through the live pipe while the job runs
 
 
-def _isolate(setup: ChildSetup, cmd_fd: int, result_fd: int, err_fd: int) -> None:
+def _isolate(setup: ChildSetup, cmd_fd: int, result_fd: int, err_fd: int, live_fd: int = -1) -> None:
     os.setsid()  # own session + process group: the server kills the whole group
     die_with_parent()
     if os.getppid() != setup.server_pid:  # the server died before prctl took effect
@@ -75,7 +80,7 @@ def _isolate(setup: ChildSetup, cmd_fd: int, result_fd: int, err_fd: int) -> Non
     os.dup2(devnull, 0)
     os.dup2(err_fd, 1)  # native stdout and stderr both go to the capped capture pipe
     os.dup2(err_fd, 2)
-    keep = sorted({0, 1, 2, result_fd, cmd_fd})
+    keep = sorted({0, 1, 2, result_fd, cmd_fd} | ({live_fd} if live_fd >= 0 else set()))
     lo = 3
     for fd in keep:
         if fd >= lo:
@@ -95,17 +100,13 @@ def _private_cwd(scratch: str) -> None:
     USD resolves relative asset paths of anonymous layers against the working directory and looks
     search-path names ("chair.usda") up there and on the default search path. The object layer keeps
     such paths from reaching an anonymous layer (anchoring.py); this is the second wall: a name that
-    still got through finds nothing here, and nothing on a search path.
+    still got through finds nothing here, and nothing on a search path (the fork server cleared the
+    resolver's search path once before any fork: forkserver._clear_search_path; every child inherits it).
+    The directory is new (the server picked a random name; mkdir fails rather than reuse one), empty and
+    read-only (0500); it is also HOME and TMPDIR. The server removes it after the job.
     """
-    cwd = os.path.join(scratch, "cwd")
-    os.mkdir(cwd, 0o500)
-    os.chdir(cwd)
-    try:
-        from pxr import Ar
-
-        Ar.DefaultResolver.SetDefaultSearchPath([])
-    except Exception:  # noqa: S110 - a resolver without the default implementation has no search path to clear
-        pass
+    os.mkdir(scratch, 0o500)
+    os.chdir(scratch)
 
 
 def open_snapshot(snapshot: dict[str, Any]) -> tuple[Any, Any]:
@@ -127,19 +128,22 @@ def open_snapshot(snapshot: dict[str, Any]) -> tuple[Any, Any]:
     return stage, layer
 
 
-def _job_pending(cmd_fd: int) -> bool:
-    return bool(select.select([cmd_fd], [], [], 0)[0])
+def _job_pending(cmd_fd: int, wait_s: float = 0.0) -> bool:
+    return bool(select.select([cmd_fd], [], [], wait_s)[0])
 
 
 def _warm(setup: ChildSetup, cmd_fd: int) -> None:
     """Run our own fixed scripts once in this process while no job is waiting, so the copy-on-write
     faults of the runtime's hot paths happen now instead of during the job. Stops as soon as the job
-    arrives; never touches the job's stage; never raises."""
+    arrives; never touches the job's stage (only this child's copy of the server's warm stage); never
+    raises. Starts only if no job came within WARM_DELAY_S: the warm-up costs more CPU than it saves
+    the job (~1.5-2.5 ms to save ~0.8 ms on the 2-core VM), so it is only worth it on an idle host (an
+    interactive user's jobs are seconds apart), not under a steady load, where jobs follow within a
+    few ms of each other and CPU is the limit."""
+    if setup.warm_stage is None or _job_pending(cmd_fd, WARM_DELAY_S):
+        return
     try:
-        from pxr import Usd
-
         from kitgate.sandbox.compile.compiler import compile_source
-        from kitgate.sandbox.delta import ChangeRecorder, build_delta
         from kitgate.sandbox.runtime.hooks import run_guarded
 
         policy = setup.warm_policy
@@ -148,21 +152,22 @@ def _warm(setup: ChildSetup, cmd_fd: int) -> None:
                 return
             compiled = compile_source(source, policy)  # a cache hit: the server warmed the policy
             if compiled.ok:
-                run_guarded(compiled, policy, Usd.Stage.CreateInMemory(), deadline=time.monotonic() + 2.0)
-        if _job_pending(cmd_fd):
-            return
-        stage = Usd.Stage.CreateInMemory()
-        recorder = ChangeRecorder(stage, stage.GetRootLayer())
-        stage.DefinePrim("/Warm", "Xform").CreateAttribute("a", _float_type()).Set(1.0)
-        json.dumps({"delta": build_delta(recorder)}, ensure_ascii=False, separators=(",", ":"))
+                run_guarded(compiled, policy, setup.warm_stage, deadline=time.monotonic() + 2.0)
     except Exception:  # noqa: S110 - warming is an optimisation; the job runs the same without it
         pass
 
 
-def _float_type() -> Any:
-    from pxr import Sdf
+def _recorder(setup: ChildSetup, job: ChildJob) -> Any | None:
+    """The job's change recorder: the one the server built on this scene copy before fork, if it has not
+    seen a single change since (a sync delta applied above, for one, makes it useless), else a new one."""
+    from kitgate.sandbox.delta import ChangeRecorder
 
-    return Sdf.ValueTypeNames.Float
+    inherited = setup.recorder
+    if inherited is not None and job.want_delta and job.sync is None and inherited.pristine():
+        return inherited
+    if inherited is not None:
+        inherited.stop()
+    return ChangeRecorder(setup.stage, setup.layer) if job.want_delta else None
 
 
 def _read_exact(fd: int, n: int) -> bytes | None:
@@ -201,7 +206,7 @@ def read_job(setup: ChildSetup, cmd_fd: int) -> ChildJob | None:
                              policy_digest=policy.digest, code=code)
     return ChildJob(compiled=compiled, policy=policy, limits=limits, timeout_s=float(meta["timeout_s"]),
                     rng_seed=meta.get("rng_seed"), want_delta=bool(meta.get("want_delta")),
-                    result_cap=int(meta["result_cap"]), sync=meta.get("sync"))
+                    result_cap=int(meta["result_cap"]), sync=meta.get("sync"), live=bool(meta.get("live")))
 
 
 def encode_job(meta: dict[str, Any], code: bytes) -> bytes:
@@ -236,10 +241,13 @@ def _payload(job: ChildJob, report: Any, delta: dict[str, Any] | None, delta_err
     return data
 
 
-def run_child(setup: ChildSetup, cmd_fd: int, result_fd: int, err_fd: int) -> NoReturn:
-    """Never returns: isolates, (warms up,) reads one job, runs it, writes one JSON document, exits."""
+def run_child(setup: ChildSetup, cmd_fd: int, result_fd: int, err_fd: int, live_fd: int = -1) -> NoReturn:
+    """Never returns: isolates, (warms up,) reads one job, runs it, writes one JSON document, exits.
+
+    `live_fd`: the write end of the live-output pipe (kitgate.sandbox.live), used when the job asks."""
+    gc.freeze()  # O(1): what the server allocated since its last freeze_heap() is never walked here either
     try:
-        _isolate(setup, cmd_fd, result_fd, err_fd)
+        _isolate(setup, cmd_fd, result_fd, err_fd, live_fd)
     except BaseException:
         os._exit(EXIT_SETUP_FAILED)
     isolated = resource.getrusage(resource.RUSAGE_SELF)
@@ -253,24 +261,35 @@ def run_child(setup: ChildSetup, cmd_fd: int, result_fd: int, err_fd: int) -> No
     if job is None:
         os._exit(EXIT_NO_JOB)
     os.close(cmd_fd)
+    if live_fd >= 0 and not job.live:
+        os.close(live_fd)  # not watched: the job's code never sees an fd it has no use for
+        live_fd = -1
     u0 = resource.getrusage(resource.RUSAGE_SELF)
     t0 = time.perf_counter()
     try:
-        from kitgate.sandbox.delta import ChangeRecorder, Delta, DeltaError, DeltaTooLarge, build_delta
+        from kitgate.sandbox.delta import Delta, DeltaError, DeltaTooLarge, build_delta
         from kitgate.sandbox.runtime.hooks import run_guarded
 
         stage, layer = setup.stage, setup.layer
         if job.sync is not None:
             Delta.from_wire(job.sync).apply_to(layer)  # before the recorder: not part of this job's delta
-        recorder = ChangeRecorder(stage, layer) if job.want_delta else None
+        recorder = _recorder(setup, job)
+        live = pipe = None
+        if job.live and live_fd >= 0:
+            from kitgate.sandbox.live import PipeWriter, ThrottledText
+
+            pipe = PipeWriter(live_fd)
+            live = ThrottledText(pipe)
         t1 = time.perf_counter()
         report = run_guarded(job.compiled, job.policy, stage, deadline=time.monotonic() + job.timeout_s,
-                             rng_seed=job.rng_seed)
+                             rng_seed=job.rng_seed, live=live)
+        if pipe is not None:
+            pipe.close()  # EOF on the live pipe before the result: the server forwards it all first
         t2 = time.perf_counter()
         delta = delta_error = None
         if recorder is not None:
             recorder.stop()
-            if getattr(report, "status", None) == "succeeded":
+            if getattr(report, "status", None) == "succeeded" and not recorder.unchanged():
                 try:
                     delta = build_delta(recorder)
                 except DeltaError as exc:

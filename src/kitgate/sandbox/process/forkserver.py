@@ -8,14 +8,19 @@ nothing of the host process (threads, Kit state, secrets in the environment, ope
 
 Pre-forking: while idle, the server keeps one *spare* child, forked from its current scene copy and
 already isolated (own session, stdio and fds closed, scratch cwd, scrubbed env, file/fd/core/nproc
-limits), which warms the runtime's hot paths (our own fixed scripts on a throwaway stage) and then
-blocks on its command pipe. A job is handed to the spare only if the spare's copy of the scene is the
+limits), which, if no job comes within 50 ms, warms the runtime's hot path (one tiny fixed script on
+its copy of a scratch stage) and then blocks on its command pipe. A job is handed to the spare only if
+the spare's copy of the scene is the
 job's scene, or the job's scene is that copy plus the delta the host applied after the previous job
 (the "sync", which the child then applies to its copy first), and if the spare holds the job's policy;
 otherwise the spare is killed and a fresh child is forked. The job's CPU and address-space limits are
 set in the child before the job's code object exists there. Every child runs at most one job and is
 killed after it, so the fork, the isolation and most copy-on-write faults leave the job's critical
 path without any child being reused.
+
+What each fork copies is kept small (BENCHMARKS.md, "Isolated path: worker CPU per job"): numpy only
+once a job imports it (`preload`), the warm heap frozen once (`freeze_heap`), the change recorder and
+the resolver's search path set up here once, not in every child.
 
 Protocol (one Unix stream socket, one job at a time): frames are a 4-byte big-endian length + bytes.
 Request: one JSON frame, `op` = "run" (answered by a JSON "started" frame right after the job was
@@ -36,13 +41,13 @@ import importlib.util
 import json
 import marshal
 import os
+import select
 import selectors
 import shutil
 import signal
 import socket
 import struct
 import sys
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -75,18 +80,28 @@ WARM_SCRIPTS = (
     "from pxr import UsdGeom, Vt\n"
     "mesh = UsdGeom.Mesh.Define(stage, '/Mesh')\n"
     "mesh.CreatePointsAttr(Vt.Vec3fArray([(0, 0, 0), (1, 0, 0), (0, 1, 0)]))\n",
-    # numpy's import (~100 ms) happens here, before fork, with one BLAS thread (numpy_surface.import_numpy)
+)
+# numpy is loaded into the server only once a job needs it (the request's `preload`, which the host derives
+# from the job's code), then warmed under every policy the server holds. WHY not always: its import costs
+# ~100 ms once, but its mappings and heap cost every fork (page tables to copy, then to tear down when the
+# child exits): ~1.3 ms of CPU per job on a 2-core VM, for every job of a worker that never uses numpy.
+# Loaded here, with one BLAS thread (numpy_surface.import_numpy), never inside a job's limits: a job that
+# triggers the load runs in a fresh child forked after it.
+NUMPY_WARM_SCRIPT = (
     "import numpy as np\n"
     "from pxr import Vt\n"
     "a = np.linspace(0, 1, 6).reshape(2, 3)\n"
-    "print(a.sum(), np.linalg.norm(a[0]), Vt.Vec3fArray.FromNumpy(a.astype(np.float32)))\n",
+    "print(a.sum(), np.linalg.norm(a[0]), Vt.Vec3fArray.FromNumpy(a.astype(np.float32)))\n"
 )
-# What a spare child runs while it waits: the common path of a small job (imports through the proxies,
-# a guarded Define, the result conversion), cheap enough that the spare is ready within a few ms.
+PRELOADABLE = frozenset({"numpy"})
+# What a spare child runs while it waits, on its copy of a small stage the server keeps for this (never
+# the job's): the path every job takes (globals and hooks built, the script run, its result converted),
+# so that its copy-on-write faults are taken before the job arrives. Deliberately tiny, and only run
+# when no job came within child.WARM_DELAY_S: a warm-up costs more CPU than it saves (this one ~1.5 ms
+# to save ~0.8 ms; the pxr-heavy one it replaced ~4 ms to save ~1 ms), so it only pays on an idle host;
+# see BENCHMARKS.md, "Isolated path: worker CPU per job".
 SPARE_WARM_SCRIPTS = (
-    "from pxr import Sdf, Usd, UsdGeom\n"
-    "p = UsdGeom.Xform.Define(stage, Sdf.Path('/W').AppendChild('X'))\n"
-    "result = [str(p.GetPath()), len(list(stage.Traverse()))]\n",
+    "result = [len('warm'), str(stage.GetPseudoRoot().GetPath())]\n",
 )
 _HDR = struct.Struct(">I")
 
@@ -139,6 +154,7 @@ class _Child:
     policy_keys: frozenset[Any]
     spare: bool
     fork_ms: float
+    r_live: int = -1  # the child's live-output pipe (printed text while the job runs; untrusted bytes)
 
 
 class ForkServer:
@@ -159,6 +175,9 @@ class ForkServer:
         self._zombies: list[tuple[int, str]] = []  # killed children to reap (and their scratch dirs)
         self.last_snapshot = ""  # "hit" | "synced" | "rebuilt", reported to the host for measurements
         self._acked = False
+        self._numpy = False  # numpy imported and warmed here (see NUMPY_WARM_SCRIPT)
+        self._recorder: tuple[Any, Any] | None = None  # (scene copy's stage, a pristine ChangeRecorder on it)
+        self._warm_stage: Any = None  # the stage spare children warm up on (each edits only its own copy)
 
     def warm(self) -> None:
         """Import and exercise the hot paths once so every child starts with them paged in (COW)."""
@@ -171,6 +190,7 @@ class ForkServer:
         from kitgate.sandbox.runtime import hooks  # noqa: F401
 
         prepare()
+        _clear_search_path()  # once here: every child inherits the resolver's (empty) search path
         stage = Usd.Stage.CreateInMemory()  # loads the schema registry and plugins once
         UsdGeom.Xform.Define(stage, "/W")
         UsdGeom.Cube.Define(stage, "/W/C").AddTranslateOp().Set(Gf.Vec3d(1, 2, 3))
@@ -204,6 +224,7 @@ class ForkServer:
                 self._policies.clear()
             self._policies[key] = policy
             self._warm_policy(policy)
+            freeze_heap()
         return key, policy
 
     def _warm_policy(self, policy: Any) -> None:
@@ -214,10 +235,34 @@ class ForkServer:
         from kitgate.sandbox.compile.compiler import compile_source
         from kitgate.sandbox.runtime.hooks import run_guarded
 
-        for source in (*WARM_SCRIPTS, *SPARE_WARM_SCRIPTS):  # spares then find theirs in the compile cache
+        numpy = (NUMPY_WARM_SCRIPT,) if self._numpy else ()
+        for source in (*WARM_SCRIPTS, *numpy, *SPARE_WARM_SCRIPTS):  # spares find theirs in the compile cache
             compiled = compile_source(source, policy)
             if compiled.ok:
                 run_guarded(compiled, policy, Usd.Stage.CreateInMemory(), deadline=time.monotonic() + 5.0)
+
+    def _preload(self, req: dict[str, Any]) -> None:
+        """Load what the job's code imports and the server does not hold yet (numpy), before its child is
+        chosen: the spare forked without it is discarded, so the job runs in a fresh child that has it."""
+        wanted = req.get("preload")
+        if self._numpy or not isinstance(wanted, list) or "numpy" not in wanted:
+            return
+        from pxr import Usd
+
+        from kitgate.sandbox.compile.compiler import compile_source
+        from kitgate.sandbox.runtime.hooks import run_guarded
+        from kitgate.sandbox.runtime.numpy_surface import import_numpy
+
+        import_numpy()
+        self._numpy = True
+        for policy in self._policies.values():
+            compiled = compile_source(NUMPY_WARM_SCRIPT, policy)
+            if compiled.ok:
+                run_guarded(compiled, policy, Usd.Stage.CreateInMemory(), deadline=time.monotonic() + 5.0)
+        freeze_heap()
+        if self._spare is not None:
+            self._discard(self._spare)
+            self._spare = None
 
     @staticmethod
     def _code(req: dict[str, Any], policy: Any) -> tuple[bytes, str] | None:
@@ -275,7 +320,7 @@ class ForkServer:
                 self.last_snapshot = "synced"
                 return sync
         self.last_snapshot = "rebuilt"
-        self._snapshot = None  # release the old layer first: its identifier may be reused
+        self._release_copy()  # release the old layer first: its identifier may be reused
         self._ident, self._aliases = None, set()
         self._snapshot = open_snapshot(snapshot)
         self._ident, self._aliases = ident, {sha}
@@ -292,7 +337,8 @@ class ForkServer:
         try:
             Delta.from_wire(sync.get("delta")).apply_to(self._snapshot[1])
         except Exception:
-            self._snapshot, self._ident = None, None
+            self._release_copy()
+            self._ident = None
             return False
         self._aliases = {str(sync["key"])}
         return True
@@ -304,16 +350,22 @@ class ForkServer:
 
         assert self._snapshot is not None
         stage, layer = self._snapshot
-        scratch = tempfile.mkdtemp(prefix="job-", dir=self.scratch_root)
+        # The child creates this directory itself (child._private_cwd), off the job's path when it is a spare.
+        scratch = os.path.join(self.scratch_root, "job-" + os.urandom(8).hex())
         env = {k: v for k, v in os.environ.items() if k in CHILD_ENV_KEYS}
         env.update(HOME=scratch, TMPDIR=scratch)
         warm_policy = self._policies.get(self._last_policy) if spare and self._last_policy else None
+        if warm_policy is not None and self._warm_stage is None:
+            from pxr import Usd
+
+            self._warm_stage = Usd.Stage.CreateInMemory()
         setup = ChildSetup(stage=stage, layer=layer, policies=self._policies, scratch=scratch, env=env,
-                           server_pid=os.getpid(), warm_policy=warm_policy, warm_scripts=SPARE_WARM_SCRIPTS)
+                           server_pid=os.getpid(), warm_policy=warm_policy, warm_scripts=SPARE_WARM_SCRIPTS,
+                           recorder=self._pristine_recorder(stage, layer), warm_stage=self._warm_stage)
         r_res, w_res = os.pipe()
         r_err, w_err = os.pipe()
         r_cmd, w_cmd = os.pipe()
-        gc.freeze()  # the child's collector then never walks (and copy-on-write faults) inherited objects
+        r_live, w_live = os.pipe()
         t0 = time.perf_counter()
         pid = os.fork()
         if pid == 0:  # child
@@ -321,23 +373,50 @@ class ForkServer:
                 os.close(r_res)
                 os.close(r_err)
                 os.close(w_cmd)
-                run_child(setup, r_cmd, w_res, w_err)
+                os.close(r_live)
+                run_child(setup, r_cmd, w_res, w_err, w_live)
             finally:
                 os._exit(70)
         fork_ms = (time.perf_counter() - t0) * 1000
-        gc.unfreeze()  # the server itself keeps collecting normally
         os.close(w_res)
         os.close(w_err)
         os.close(r_cmd)
+        os.close(w_live)
         os.set_blocking(r_err, False)
+        os.set_blocking(r_live, False)
         return _Child(pid, w_cmd, r_res, r_err, scratch, self._ident, frozenset(self._aliases),
-                      frozenset(self._policies), spare, fork_ms)
+                      frozenset(self._policies), spare, fork_ms, r_live)
+
+    def _release_copy(self) -> None:
+        """Drop the scene copy and everything holding its layer (the recorder keeps it alive otherwise,
+        and then the next copy of a file layer could not take that layer's identifier)."""
+        if self._recorder is not None:
+            self._recorder[1].stop()
+            self._recorder = None
+        self._snapshot = None
+
+    def _pristine_recorder(self, stage: Any, layer: Any) -> Any:
+        """A change recorder on the scene copy that has seen no change, built once per copy and inherited
+        by every child forked from it: a job on an unchanged scene starts recording without building one.
+        Any change to the copy here (a sync delta) leaves a notice in it, so it is rebuilt, and a child
+        checks the same before using it (child._recorder)."""
+        from kitgate.sandbox.delta import ChangeRecorder
+
+        held = self._recorder
+        if held is not None and held[0] is stage and held[1].pristine():
+            return held[1]
+        if held is not None:
+            held[1].stop()
+        self._recorder = (stage, ChangeRecorder(stage, layer))
+        return self._recorder[1]
 
     def _close_fds(self, child: _Child) -> None:
-        for fd in (child.cmd_w, child.r_res, child.r_err):
+        for fd in (child.cmd_w, child.r_res, child.r_err, child.r_live):
+            if fd < 0:
+                continue
             with contextlib.suppress(OSError):
                 os.close(fd)
-        child.cmd_w = child.r_res = child.r_err = -1
+        child.cmd_w = child.r_res = child.r_err = child.r_live = -1
 
     def _discard(self, child: _Child) -> None:
         """Kill an unused or finished child; it is reaped later, off the job's path."""
@@ -353,7 +432,7 @@ class ForkServer:
             except ChildProcessError:
                 done = pid
             if done:
-                shutil.rmtree(scratch, ignore_errors=True)
+                _remove_scratch(scratch)
             else:
                 keep.append((pid, scratch))
         self._zombies = keep
@@ -391,22 +470,10 @@ class ForkServer:
             while os.read(child.r_err, 65536):  # a spare's own warm-up noise is not the job's output
                 pass
         view = memoryview(job)
-        deadline = time.monotonic() + DISPATCH_TIMEOUT_S
-        with selectors.DefaultSelector() as sel:
-            sel.register(child.cmd_w, selectors.EVENT_WRITE, "cmd")
-            sel.register(child.r_err, selectors.EVENT_READ, "err")
-            while view:
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    raise TimeoutError("the job child did not take its job")
-                for key, _ in sel.select(remaining):
-                    if key.data == "err":
-                        with contextlib.suppress(BlockingIOError):
-                            if not os.read(child.r_err, 65536):
-                                sel.unregister(child.r_err)
-                    elif view:
-                        with contextlib.suppress(BlockingIOError):
-                            view = view[os.write(child.cmd_w, view[: 1 << 16]):]
+        if len(job) <= select.PIPE_BUF:  # the usual small job: the empty pipe holds it, this write cannot block
+            view = view[os.write(child.cmd_w, view):]
+        if view:
+            _write_while_draining(child.cmd_w, child.r_err, view)
         os.close(child.cmd_w)
         child.cmd_w = -1
 
@@ -452,6 +519,7 @@ class ForkServer:
         wait0 = run_delay_ms()
         t0 = time.perf_counter()
         policy_key, policy = self._policy(req["policy"])
+        self._preload(req)
         sync = req.get("sync") if isinstance(req.get("sync"), dict) else None
         sync = self._stage(req["snapshot"], sync)
         content = self._key
@@ -461,7 +529,8 @@ class ForkServer:
         self._last_policy = policy_key
         meta = {"policy_key": list(policy_key), "code_sha256": code[1], "timeout_s": float(req["timeout_s"]),
                 "cpu_s": int(req["cpu_s"]), "memory_mb": int(req["memory_mb"]), "rng_seed": req.get("rng_seed"),
-                "want_delta": bool(req.get("want_delta")), "result_cap": int(req["result_cap"])}
+                "want_delta": bool(req.get("want_delta")), "result_cap": int(req["result_cap"]),
+                "live": bool(req.get("live"))}
         t1 = time.perf_counter()
         child, child_sync = self._take_spare(policy_key, content, sync)
         follow = sync is not None and content not in self._aliases  # ref path: the server's copy follows
@@ -501,7 +570,7 @@ class ForkServer:
         reaped = header.pop("reaped")
         self._close_fds(child)
         if reaped:
-            shutil.rmtree(child.scratch, ignore_errors=True)
+            _remove_scratch(child.scratch)
         else:
             self._zombies.append((child.pid, child.scratch))
         header["snapshot_key"] = [self._ident or "", content]
@@ -529,6 +598,9 @@ class ForkServer:
         sel.register(child.r_res, selectors.EVENT_READ, "res")
         sel.register(child.r_err, selectors.EVENT_READ, "err")
         sel.register(self.sock, selectors.EVENT_READ, "sock")
+        live = _LiveForward(self.sock, child.r_live, result_cap) if req.get("live") and child.r_live >= 0 else None
+        if live is not None:
+            sel.register(child.r_live, selectors.EVENT_READ, "live")
         open_pipes = 2
         complete = False
         while open_pipes and not complete:
@@ -540,6 +612,10 @@ class ForkServer:
                 if key.data == "sock":  # the parent never writes during a job: EOF or misuse
                     parent_gone = True
                     break
+                if key.data == "live":
+                    if live is not None and not live.pump():
+                        sel.unregister(key.fd)
+                    continue
                 try:
                     chunk = os.read(key.fd, 65536)
                 except BlockingIOError:
@@ -564,6 +640,8 @@ class ForkServer:
             if killed or parent_gone:
                 break
         sel.close()
+        if live is not None and not parent_gone:
+            live.pump()  # what the child flushed just before its result: live output precedes the header
         if complete and not killed and not parent_gone:
             # The child finished writing: it has nothing left to do but exit. Kill it now (a
             # compromised child cannot linger) and reap it later, off the job's path.
@@ -590,6 +668,88 @@ class ForkServer:
             "reaped": True,
         }
         return header, b""
+
+
+class _LiveForward:
+    """Child live pipe -> {"live": text} frames on the parent socket, between "started" and the header.
+
+    The bytes are the job's (untrusted) printed text: decoded leniently, never parsed, and capped at
+    `cap` bytes per job (a well-behaved child sends at most the policy's output cap); past the cap the
+    pipe is still drained so the child is never held up, but nothing more is sent."""
+
+    def __init__(self, sock: socket.socket, fd: int, cap: int) -> None:
+        import codecs
+
+        self.sock, self.fd, self.left = sock, fd, cap
+        self.decoder = codecs.getincrementaldecoder("utf-8")("replace")
+
+    def pump(self) -> bool:
+        """Forward what can be read now; False at EOF (or on a read error)."""
+        while True:
+            try:
+                chunk = os.read(self.fd, 65536)
+            except BlockingIOError:
+                return True
+            except OSError:
+                return False
+            if not chunk:
+                return False
+            chunk = chunk[: max(0, self.left)]
+            self.left -= len(chunk)
+            text = self.decoder.decode(chunk)
+            if text:
+                send_frame(self.sock, json.dumps({"live": text}).encode())
+
+
+def _write_while_draining(fd: int, r_err: int, view: memoryview) -> None:
+    """Write a large job to the child's command pipe, reading its stderr meanwhile so it never blocks."""
+    deadline = time.monotonic() + DISPATCH_TIMEOUT_S
+    with selectors.DefaultSelector() as sel:
+        sel.register(fd, selectors.EVENT_WRITE, "cmd")
+        sel.register(r_err, selectors.EVENT_READ, "err")
+        while view:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise TimeoutError("the job child did not take its job")
+            for key, _ in sel.select(remaining):
+                if key.data == "err":
+                    with contextlib.suppress(BlockingIOError):
+                        if not os.read(r_err, 65536):
+                            sel.unregister(r_err)
+                elif view:
+                    with contextlib.suppress(BlockingIOError):
+                        view = view[os.write(fd, view[: 1 << 16]):]
+
+
+def _remove_scratch(path: str) -> None:
+    """Remove a finished child's directory: one rmdir, as a child cannot write into it (0500, empty);
+    the full tree walk only if a compromised child made it writable and left something behind."""
+    try:
+        os.rmdir(path)
+    except FileNotFoundError:
+        pass  # the child died before creating it
+    except OSError:
+        shutil.rmtree(path, ignore_errors=True)
+
+
+def freeze_heap() -> None:
+    """Move the warm heap (modules, pxr wrappers, policies, caches) out of the collector's reach, once
+    after each warm-up. WHY: a collection writes to the header of every object it walks; after a fork
+    that is a copy-on-write fault per page, in the server (whose pages its spare child shares) and in
+    a child. Frozen objects are never walked again; what the server allocates later is collected as
+    usual. Collect first so no garbage is frozen. Never unfrozen: that would put the whole heap back."""
+    gc.collect()
+    gc.freeze()
+
+
+def _clear_search_path() -> None:
+    """No resolver search path in the server, hence in every child (see child._private_cwd)."""
+    try:
+        from pxr import Ar
+
+        Ar.DefaultResolver.SetDefaultSearchPath([])
+    except Exception:  # noqa: S110 - a resolver without the default implementation has no search path to clear
+        pass
 
 
 def _framed_complete(buf: bytearray) -> bool:
@@ -626,5 +786,6 @@ def main(argv: list[str] | None = None, sock: socket.socket | None = None) -> No
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the host's Ctrl-C is the Executor's business
     server = ForkServer(sock, scratch_root)
     server.warm()
+    freeze_heap()
     send_frame(sock, json.dumps({"ok": True, "ready": True, "pid": os.getpid()}).encode())
     server.serve()

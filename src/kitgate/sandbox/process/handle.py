@@ -16,7 +16,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -133,7 +133,10 @@ class ForkServerProcess:
             raise ServerLost("malformed frame", started=True)
         return data
 
-    def call(self, request: dict[str, Any], timeout_s: float, result_cap: int) -> tuple[dict[str, Any], bytes]:
+    def call(self, request: dict[str, Any], timeout_s: float, result_cap: int,
+             on_event: Callable[[dict[str, Any]], None] | None = None) -> tuple[dict[str, Any], bytes]:
+        """Send one request; the answer is (header, raw result). `on_event` (optional, must not block) sees
+        the "started" frame and, for a request with `live`, each {"live": text} frame before the header."""
         if not self.alive:
             self.stop()
             self.start()
@@ -152,8 +155,15 @@ class ForkServerProcess:
         pid = ack.get("started")
         self.child_pid = self.last_child_pid = pid if isinstance(pid, int) else None
         deadline = time.monotonic() + timeout_s
+        if on_event is not None and isinstance(pid, int):
+            with contextlib.suppress(Exception):  # a watcher's failure never costs the job
+                on_event(ack)
         try:
             header = self._recv_json(timeout_s)
+            while on_event is not None and set(header) == {"live"}:  # printed text while the job runs
+                with contextlib.suppress(Exception):
+                    on_event(header)
+                header = self._recv_json(deadline - time.monotonic())
             result = self._recv(deadline - time.monotonic() + 1.0, result_cap + RESULT_OVERHEAD)
         except ServerLost:
             self.stop()

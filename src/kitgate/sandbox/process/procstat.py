@@ -7,11 +7,16 @@ running, so the timings can separate CPU cost from scheduling wait.
 
 from __future__ import annotations
 
+import os
+
 
 def run_delay_ms() -> float:
     """Total time this thread has spent waiting on a run queue, in ms (0.0 where unavailable)."""
     try:
-        with open("/proc/thread-self/schedstat", "rb") as fh:
-            return int(fh.read().split()[1]) / 1e6
+        fd = os.open("/proc/thread-self/schedstat", os.O_RDONLY)  # 3 syscalls, no buffered file object
+        try:
+            return int(os.read(fd, 256).split()[1]) / 1e6
+        finally:
+            os.close(fd)
     except (OSError, ValueError, IndexError):
         return 0.0

@@ -24,7 +24,7 @@ import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from types import ModuleType, SimpleNamespace
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from RestrictedPython.Guards import guarded_iter_unpack_sequence, guarded_unpack_sequence
 
@@ -37,6 +37,9 @@ from kitgate.sandbox.compile.compiler import (
     name_problem,
 )
 from kitgate.sandbox.policy import Policy
+
+if TYPE_CHECKING:
+    from kitgate.sandbox.live import ThrottledText
 from kitgate.sandbox.runtime import numpy_surface, stdlib
 from kitgate.sandbox.runtime.assets import AssetDenied, check_asset_path, check_asset_value
 from kitgate.sandbox.runtime.guards import (
@@ -99,14 +102,15 @@ class RunReport:
 
 
 class _Output:
-    __slots__ = ("parts", "size", "cap", "truncated", "flood_cap")
+    __slots__ = ("parts", "size", "cap", "truncated", "flood_cap", "live")
 
-    def __init__(self, cap: int) -> None:
+    def __init__(self, cap: int, live: ThrottledText | None = None) -> None:
         self.parts: list[str] = []
         self.size = 0
         self.cap = cap
         self.truncated = 0
         self.flood_cap = cap * 16 + 16 * 2**20
+        self.live = live  # kitgate.sandbox.live.ThrottledText: the kept text, passed on while the job runs
 
     def write(self, text: str) -> None:
         if not isinstance(text, str):
@@ -116,10 +120,14 @@ class _Output:
         if n <= room:
             self.parts.append(text)
             self.size += n
+            if self.live is not None:
+                self.live(text)
             return
         if room > 0:
             piece = text.encode("utf-8", "surrogatepass")[:room].decode("utf-8", "ignore")
             self.parts.append(piece)
+            if self.live is not None:
+                self.live(piece)
             kept = len(piece.encode("utf-8", "surrogatepass"))
             self.size += kept
             n -= kept
@@ -134,12 +142,13 @@ class _Output:
 class JobContext:
     """Per-job state: limits, counters, script-created classes, layers the job may name."""
 
-    def __init__(self, policy: Policy, stage: Any, deadline: float, rng_seed: int | None) -> None:
+    def __init__(self, policy: Policy, stage: Any, deadline: float, rng_seed: int | None,
+                 live: ThrottledText | None = None) -> None:
         self.policy = policy
         self.stage = stage
         self.deadline = deadline
         self.alloc = Allocation(policy.limits.memory_mb, deadline)
-        self.out = _Output(policy.limits.output_bytes)
+        self.out = _Output(policy.limits.output_bytes, live)
         self.script_classes: set[type] = set()
         self.known_anon: set[str] = set()
         self.tripped: LimitExceeded | None = None
@@ -952,6 +961,8 @@ def _make_print_collector(out: _Output) -> type:
                 raise SandboxDenied("print(file=...) is not available; print to standard output")
             kwargs["file"] = self
             print(*objects, **kwargs)
+            if out.live is not None:
+                out.live.tick()  # one whole print() is passed on live, never half a line
 
     return PrintCollector
 
@@ -1171,14 +1182,15 @@ def _restore_edit_target(stage: Any, target: Any) -> None:
 
 
 def run_guarded(compiled: CompileResult, policy: Policy, stage: Any, *, deadline: float | None = None,
-                rng_seed: int | None = None) -> RunReport:
+                rng_seed: int | None = None, live: ThrottledText | None = None) -> RunReport:
     """Run a compiled script under the policy's object/language guards. Never raises.
 
     ``deadline`` is a ``time.monotonic()`` timestamp; default: now + ``policy.limits.timeout_s``.
+    ``live`` gets the printed text (within the output cap) while the script runs; flushed at the end.
     """
     started = time.perf_counter()
     try:
-        report = _run(compiled, policy, stage, deadline, rng_seed)
+        report = _run(compiled, policy, stage, deadline, rng_seed, live)
     except BaseException as exc:  # noqa: BLE001 - run_guarded must never raise
         report = RunReport(status="failed", error={"type": "InternalError",
                                                    "message": f"sandbox failure ({type(exc).__name__})",
@@ -1188,7 +1200,7 @@ def run_guarded(compiled: CompileResult, policy: Policy, stage: Any, *, deadline
 
 
 def _run(compiled: CompileResult, policy: Policy, stage: Any, deadline: float | None,
-         rng_seed: int | None) -> RunReport:
+         rng_seed: int | None, live: ThrottledText | None = None) -> RunReport:
     if not compiled.ok or compiled.code is None:
         return RunReport(status="failed", error={"type": "CompileError", "message": "the script was rejected at "
                                                  "compile time", "line": None})
@@ -1197,7 +1209,7 @@ def _run(compiled: CompileResult, policy: Policy, stage: Any, deadline: float | 
                                                  "under a different policy", "line": None})
     if deadline is None:
         deadline = time.monotonic() + policy.limits.timeout_s
-    ctx = JobContext(policy, stage, deadline, rng_seed)
+    ctx = JobContext(policy, stage, deadline, rng_seed, live)
     hooks = Hooks(ctx)
     g = hooks.build_globals()
     edit_target = _edit_target(stage)
@@ -1239,6 +1251,8 @@ def _run(compiled: CompileResult, policy: Policy, stage: Any, deadline: float | 
             hooks.close_generators()  # every hook refuses, globals are gone; native `with` exits still run
         _restore_edit_target(stage, edit_target)
         leave_job()
+        if live is not None:
+            live.flush()  # the last throttled text, before the result
     if status == "failed" and limit is None and trip_at_error is not None:
         # a limit tripped while the error message was computed (a script __str__ that never returns)
         limit = trip_at_error.limit

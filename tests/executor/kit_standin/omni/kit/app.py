@@ -66,3 +66,8 @@ def standin_update(dt: float = 1 / 60) -> None:
     name = globals().get("GLOBAL_EVENT_UPDATE")  # a test may remove it to play Kit < 107
     if name is not None:
         carb.eventdispatcher.get_eventdispatcher().dispatch_event(name, {"dt": dt})
+    import sys
+
+    engine = sys.modules.get("omni.kit.async_engine")  # Kit's asyncio loop runs once per update [doc: AE-OV]
+    if engine is not None:
+        engine.standin_step()

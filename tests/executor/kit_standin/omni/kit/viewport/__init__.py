@@ -1,0 +1,1 @@
+"""Stand-in package omni.kit.viewport (only `utility` is used by the binding)."""

@@ -1,0 +1,30 @@
+"""tests/render needs a headless OpenGL (Mesa EGL + llvmpipe): without one, every test here skips and says
+what to install (`make gl`; .ci/run installs it, so CI never skips)."""
+
+from __future__ import annotations
+
+import pytest
+
+from kitgate.render import RenderError
+
+
+def _gl_missing() -> str:
+    from kitgate.render.raster import create_context
+
+    try:
+        create_context().release()
+    except RenderError as exc:
+        return f"{exc.message}; {exc.hint}"
+    return ""
+
+
+_MISSING = _gl_missing()
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    if not _MISSING:
+        return
+    skip = pytest.mark.skip(reason=f"no headless OpenGL: {_MISSING}")
+    for item in items:
+        if "tests/render/" in str(item.fspath).replace("\\", "/"):
+            item.add_marker(skip)
