@@ -14,7 +14,7 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e ".[dev]"
 	touch $(STAMP)
 
-demo: $(STAMP)
+demo: $(STAMP) gl
 	$(BIN)/kitgate demo --serve  # ends with the console URL; Ctrl-C stops it
 
 # Debian's chromium, which Playwright drives in tests/e2e/test_docs_browser.py and test_console_browser.py

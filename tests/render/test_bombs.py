@@ -153,9 +153,18 @@ def test_time_limit_kills_the_render() -> None:
 
 
 def test_memory_limit() -> None:
-    # 1.9 M triangles is under max_faces, but their arrays do not fit in 256 MB
-    err = expect(instancer(1900, proto=THOUSAND_TRIANGLES), "RenderOutOfMemory", RenderLimits(memory_mb=256))
+    # capsules are tessellated one by one (their caps do not scale): 384,000 triangles built in numpy,
+    # under max_faces, do not fit in 48 MB
+    capsules = [prim("Capsule", f"C{i}", at=(i % 50, i // 50, 0), body="double radius = 0.4") for i in range(2000)]
+    err = expect(stage_text(*capsules), "RenderOutOfMemory", RenderLimits(memory_mb=48))
     assert "memory" in err.message
+
+
+def test_instanced_triangles_are_drawn_not_built() -> None:
+    # 1.9 M triangles: a 1000-triangle prototype under 1900 instances is one batch and 1900 matrices, so it
+    # fits a memory cap its triangles built one by one (over 500 MB of arrays) would not
+    img, rgb = decode(render_layer_text(instancer(1900, proto=THOUSAND_TRIANGLES), REQ, RenderLimits(memory_mb=256)))
+    assert img.size == (128, 96) and len(np.unique(rgb.reshape(-1, 3), axis=0)) > 2, "blank picture"
 
 
 def test_png_size_limit() -> None:
@@ -170,3 +179,9 @@ def test_png_size_limit() -> None:
                  RenderRequest(256, 256))
     assert "PNG size" in err.message
 
+
+
+def test_an_instanced_prototype_with_no_area_is_nothing_to_render() -> None:
+    flat = 'def Mesh "P"\n{\n    int[] faceVertexCounts = [3]\n    int[] faceVertexIndices = [0, 1, 2]\n' \
+           '    point3f[] points = [(0, 0, 0), (1, 1, 1), (2, 2, 2)]\n}'
+    expect(instancer(50, proto=flat), "NothingToRender")

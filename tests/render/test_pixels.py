@@ -187,3 +187,33 @@ def test_shapes_drawn_coarse_only_when_the_scene_is_heavy() -> None:
     assert heavy.detail == "coarse" and heavy.triangles == n * shapes.triangle_count("Sphere", "coarse")
     _, rgb = decode(render_stage_in_process(open_text(spheres(n)), RenderRequest(64, 64), LIMITS))
     assert len(np.unique(rgb.reshape(-1, 3), axis=0)) > 5
+
+
+def test_each_instance_keeps_its_own_place_size_axis_and_color() -> None:
+    # one draw call per shape kind: every prim's matrix and tint must still be its own
+    reds = [prim("Cube", f"R{i}", at=(-4 + i * 0.6, 0, 0), color=RED, body="double size = 0.5") for i in range(6)]
+    blues = [prim("Cylinder", f"B{i}", at=(1 + i * 0.6, 0, 0), color=BLUE,
+                  body='double radius = 0.2\ndouble height = 1.5\nuniform token axis = "Y"') for i in range(6)]
+    green = prim("Cube", "G", at=(0, 2.5, 0), color=GREEN, body="double size = 0.8")
+    _, rgb = decode(render(stage_text(*reds, *blues, green), 256, 192))
+    red, blue, grn = mask(rgb, 0), mask(rgb, 2), mask(rgb, 1)
+    assert red.sum() > 200 and blue.sum() > 200 and grn.sum() > 100
+    assert np.nonzero(red)[1].max() < np.nonzero(blue)[1].min(), "some red pixel is right of a blue one"
+    assert np.nonzero(grn)[0].mean() < min(np.nonzero(red)[0].mean(), np.nonzero(blue)[0].mean())  # above
+    ys, xs = np.nonzero(blue)
+    assert np.ptp(ys) > np.ptp(xs) / 3, "Y-axis cylinders must stand up, not lie along X"
+
+
+def test_point_instancer_draws_like_the_same_prims_one_by_one() -> None:
+    spots = [(-2, 0, 0), (0, 1, 0), (2, 0, 0)]
+    proto = '            def Cube "P"\n            {\n                double size = 0.8\n' \
+            f'                color3f[] primvars:displayColor = [{RED}]\n            }}'
+    inst = ('    def PointInstancer "Inst"\n    {\n        rel prototypes = [</World/Inst/Protos/P>]\n'
+            f"        int[] protoIndices = [0, 0, 0]\n        point3f[] positions = {[*spots]}\n"
+            f'        def Scope "Protos"\n        {{\n{proto}\n        }}\n    }}')
+    one_by_one = [prim("Cube", f"C{i}", at=at, color=RED, body="double size = 0.8") for i, at in enumerate(spots)]
+    _, a = decode(render(stage_text(inst), 256, 192))
+    _, b = decode(render(stage_text(*one_by_one), 256, 192))
+    ma, mb = mask(a, 0), mask(b, 0)
+    assert ma.sum() > 300
+    assert (ma != mb).sum() < 0.02 * ma.sum(), "the instancer's cubes are not where the single cubes are"

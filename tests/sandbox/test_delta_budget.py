@@ -354,7 +354,7 @@ _SCALING = textwrap.dedent('''
             for i in range(n):
                 Sdf.CreatePrimInLayer(layer, f"/W/p{i}")
         names = [f"p{i}" for i in range(n)]
-        t0 = time.perf_counter()
+        t0 = time.process_time()  # CPU time: another process on the machine does not inflate one side
         with Sdf.ChangeBlock():
             if op == "reverse":
                 _reorder_children(layer, Sdf.Path("/W"), names[::-1])
@@ -362,14 +362,15 @@ _SCALING = textwrap.dedent('''
                 _reorder_children(layer, Sdf.Path("/W"), names[1:] + names[:1])
             else:
                 _remove_specs(layer, [Sdf.Path(f"/W/{x}") for x in names[::2]])
-        dt = time.perf_counter() - t0
+        dt = time.process_time() - t0
         kids = list(layer.GetPrimAtPath("/W").nameChildren.keys())
         want = {"reverse": names[::-1], "rotate": names[1:] + names[:1], "remove": names[1::2]}[op]
         assert kids == want, op
         return dt
 
     op = sys.stdin.read().strip()
-    small, big = timed(4000, op), timed(16000, op)
+    small = min(timed(4000, op) for _ in range(3))  # min of 3: the least disturbed run of each size
+    big = min(timed(16000, op) for _ in range(3))
     print(json.dumps({"small": small, "big": big}))
 ''')
 

@@ -38,6 +38,8 @@ from kitgate.controller.store import JobRecord, JobStore, NewJob
 
 _INLINE_COMPILE_BYTES = 16_384  # bigger sources are compiled off the event loop
 _POLICY_TTL_S = 1.0
+_RETENTION_BATCH = 200  # finished jobs deleted per transaction (a few ms of write lock)
+_RETENTION_BATCHES = 10  # per sweep (one per lost_check_interval_s): up to 2000 jobs per second by default
 log = logging.getLogger("kitgate.jobs")
 
 
@@ -585,13 +587,36 @@ class JobService:
                 )
         return lost
 
+    async def sweep_retention(self) -> int:
+        """Delete terminal jobs that finished more than `job_retention_days` ago (0: keep them forever), with
+        their pictures, `_RETENTION_BATCH` rows per transaction so the write lock is held briefly, and at most
+        `_RETENTION_BATCHES` batches per sweep (a backlog drains over the next sweeps). Audit rows stay."""
+        days = self.settings.job_retention_days
+        if days <= 0:
+            return 0
+        before = self.store.clock() - days * 86400.0
+        purged = 0
+        for _ in range(_RETENTION_BATCHES):
+            n = self.store.purge_finished(before, _RETENTION_BATCH)
+            purged += n
+            if n < _RETENTION_BATCH:
+                break
+            await asyncio.sleep(0)  # let requests in between batches
+        if purged:
+            log.info("old jobs deleted", extra={"fields": {"jobs": purged, "retention_days": days}})
+        return purged
+
     async def sweep_forever(self, stop: asyncio.Event) -> None:
-        """The one periodic task: the heartbeat clock, not a work poll."""
+        """The one periodic task: the heartbeat clock, not a work poll; it also applies job retention."""
         while not stop.is_set():
             try:
                 self.sweep_lost()
             except Exception:  # a locked or full disk must not kill the sweeper
                 log.exception("lost-job sweep failed")
+            try:
+                await self.sweep_retention()
+            except Exception:
+                log.exception("job retention sweep failed")
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), self.settings.lost_check_interval_s)
 
@@ -612,6 +637,9 @@ class JobService:
             and body.claim_id == job.claim_id
             and body.worker_id == job.worker_id
             and job.claimed_by == caller.sub
+            # the worker id must be bound to this very credential, as for a report (as_worker): another
+            # token of the same subject holding the claim id is not the claim's holder
+            and self.store.worker_credential(body.worker_id) == caller.credential
         )
         if not holds:
             raise NotClaimed(job_id, body.worker_id)

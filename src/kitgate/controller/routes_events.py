@@ -10,6 +10,7 @@ Each credential may hold a bounded number of streams at once, so watchers cannot
 from __future__ import annotations
 
 import json
+import time
 from collections import Counter
 from collections.abc import AsyncIterator, Callable
 from typing import Annotated
@@ -28,6 +29,7 @@ JobId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-
 EVENT_ID = r"^[0-9]{1,18}$"
 RETRY_MS = 2000  # what EventSource waits before reconnecting
 SEND_TIMEOUT_S = 30.0  # a client that reads nothing for this long is disconnected
+LIVENESS_S = 1.0  # an open stream re-checks this often that its credential is still live (not revoked/expired)
 
 
 def sse_event(ev: LiveEvent) -> ServerSentEvent:
@@ -113,7 +115,7 @@ def router(ctx: AppContext) -> APIRouter:
                 slots.give_back(credential)
 
         return EventSourceResponse(
-            _stream(sub, release),
+            _stream(sub, release, lambda: ctx.security.credential_live(credential)),
             ping=ctx.settings.event_heartbeat_s,
             send_timeout=SEND_TIMEOUT_S,
             headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
@@ -132,11 +134,23 @@ def router(ctx: AppContext) -> APIRouter:
     return api
 
 
-async def _stream(sub: Subscription, release: Callable[[], None]) -> AsyncIterator[ServerSentEvent]:
-    """Events until the subscription ends (client gone, controller stopping, or cut off with a gap)."""
+async def _stream(sub: Subscription, release: Callable[[], None],
+                  live: Callable[[], bool]) -> AsyncIterator[ServerSentEvent]:
+    """Events until the subscription ends (client gone, controller stopping, or cut off with a gap) or the
+    credential that opened it is revoked or expires: a stream is one long request, so the check every
+    request gets at its start is repeated at least every LIVENESS_S while it is open."""
     try:
         yield ServerSentEvent(retry=RETRY_MS, comment="kitgate live events")
-        async for ev in sub:
-            yield sse_event(ev)
+        checked = time.monotonic()
+        while True:
+            ev = await sub.next(timeout=LIVENESS_S)
+            if ev is None and sub.closed:
+                return
+            if time.monotonic() - checked >= LIVENESS_S:
+                if not live():
+                    return
+                checked = time.monotonic()
+            if ev is not None:
+                yield sse_event(ev)
     finally:
         release()

@@ -84,6 +84,9 @@ class Settings(BaseSettings):
     heartbeat_timeout_s: float = Field(30.0, gt=0, le=3600)
     lost_check_interval_s: float = Field(1.0, gt=0, le=60)
     default_max_retries: int = Field(2, ge=0, le=10)
+    # finished jobs (and their pictures) are deleted this long after they finished; 0 keeps them forever.
+    # Audit records are never deleted. A deleted job's idempotency key can be used again.
+    job_retention_days: float = Field(30.0, ge=0, le=36_500)
     envelope_ttl_s: int = Field(300, ge=5, le=86400)
     max_labels: int = Field(16, ge=0, le=256)
     list_limit_max: int = Field(500, ge=1, le=10_000)
@@ -107,7 +110,7 @@ class Settings(BaseSettings):
     tls_cert: Path | None = None
     tls_key: Path | None = None
 
-    # rate limits (slowapi / limits)
+    # rate limits (security/ratelimit.py: in process for memory://, `limits` on Redis)
     rate_submit: str = Field("600/minute", description=_RATE_HELP)
     rate_read: str = Field("1200/minute", description=_RATE_HELP)
     rate_worker: str = Field("6000/minute", description=_RATE_HELP)

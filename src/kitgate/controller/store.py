@@ -72,9 +72,17 @@ _DDL = [
         last_seen REAL NOT NULL
     )""",
     "ALTER TABLE workers ADD COLUMN credential TEXT",  # "<kind>:<token or key id>" that owns the id
+    # retention (purge_finished): finished jobs by age, so a sweep that finds nothing old costs one index probe
+    "CREATE INDEX jobs_finished ON jobs(finished_at) WHERE finished_at IS NOT NULL",
 ]
 
 TERMINAL = TERMINAL_STATUSES  # kitgate.protocol.status; NOT_STARTED (the re-queue rule) is defined there too
+# Oldest finished first, through jobs_finished: `+status` keeps the planner off the status index, which would
+# read every finished job (and sort them) on each sweep, even when none is old enough.
+_PURGE_SQL = (
+    "DELETE FROM jobs WHERE seq IN (SELECT seq FROM jobs WHERE finished_at < ? AND +status IN"  # noqa: S608
+    f" ({','.join('?' * len(TERMINAL))}) ORDER BY finished_at LIMIT ?)"
+)
 DEFAULT_VALUE_DEPTH = 100  # Settings.max_json_depth's default
 
 
@@ -274,6 +282,11 @@ class JobStore:
     def worker_stage(self, worker_id: str) -> str | None:
         row = self.db.connection().execute("SELECT stage FROM workers WHERE id=?", (worker_id,)).fetchone()
         return row["stage"] if row else None
+
+    def worker_credential(self, worker_id: str) -> str | None:
+        """The "<kind>:<id>" credential `worker_id` is bound to (None: unknown or released); read-only."""
+        row = self.db.connection().execute("SELECT credential FROM workers WHERE id=?", (worker_id,)).fetchone()
+        return row["credential"] if row else None
 
     # ---- writes ------------------------------------------------------------------------------
     def create(self, job: NewJob) -> tuple[JobRecord, bool]:
@@ -507,6 +520,13 @@ class JobStore:
                 (now, result, now - timeout_s),
             ).fetchall()
         return [self._record(r) for r in rows]
+
+    def purge_finished(self, before: float, limit: int) -> int:
+        """Delete up to `limit` terminal jobs that finished before `before` (oldest first), with their pictures
+        (job_images rows go with their job: ON DELETE CASCADE). Never a job that can still change, and never
+        an audit row: the audit chain only names job ids. A deleted job's idempotency key is free again."""
+        with self.db.write() as conn:
+            return conn.execute(_PURGE_SQL, (before, *sorted(TERMINAL), limit)).rowcount
 
     def recover_after_restart(self) -> int:
         """Give running jobs a full heartbeat window after a restart, so a live worker can still report."""

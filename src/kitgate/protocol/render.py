@@ -64,7 +64,7 @@ def parse_request(raw: Any) -> dict[str, Any] | None:
         out[key] = v
     camera = raw.get("camera")
     if camera is not None and (not isinstance(camera, str) or len(camera) > MAX_CAMERA_CHARS
-                               or not CAMERA_RE.match(camera)):
+                               or not CAMERA_RE.fullmatch(camera)):
         raise RenderAskError("render.camera must be an absolute prim path such as /World/Camera")
     out["camera"] = camera
     return out

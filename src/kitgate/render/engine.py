@@ -11,34 +11,86 @@ import numpy as np
 from pxr import Usd
 
 from kitgate.render import raster
+from kitgate.render.batch import Batch
 from kitgate.render.camera import auto_matrices, camera_matrices, resolve_camera
 from kitgate.render.errors import RenderError, too_large
 from kitgate.render.png import encode_png
 from kitgate.render.scene import Plan, build_geometry, plan_scene
 from kitgate.render.types import RenderLimits, RenderRequest, check_request
 
-
-def _finite(tris: np.ndarray, colors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Drop triangles with a NaN or infinite corner (they would poison the bounds)."""
-    keep = np.isfinite(tris).all(axis=(1, 2))
-    return (tris, colors) if keep.all() else (tris[keep], colors[keep])
+EXACT_BOUNDS_TRIANGLES = 200_000  # batches up to this size frame on their triangles, larger ones on boxes
+FLOAT32_MAX = float(np.finfo(np.float32).max)
 
 
-def _to_view(tris: np.ndarray, view: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(view-space corners as float32, unit flat normals, kept mask): triangles with no area, or that do not
-    fit float32 in view space, are dropped (they would draw nothing or garbage)."""
-    vt = (tris.reshape(-1, 3) @ view[:3, :3] + view[3, :3]).reshape(tris.shape)
-    a, b = vt[:, 1] - vt[:, 0], vt[:, 2] - vt[:, 0]
+def _finite(batch: Batch) -> Batch | None:
+    """Drop triangles with a NaN or infinite corner (they would poison the bounds) or, in an instanced
+    batch, with no area in its own space (they draw nothing); None if none is left."""
+    keep = np.isfinite(batch.tris).all(axis=(1, 2))
+    if batch.mats.shape[0] > 1:
+        with np.errstate(over="ignore", invalid="ignore"):
+            keep &= _has_area(batch.tris)
+    if keep.all():
+        return batch
+    if not keep.any():
+        return None
+    colors = batch.colors if batch.colors.shape[0] == 1 else batch.colors[keep]
+    return Batch(batch.tris[keep], colors, batch.mats, batch.tints)
+
+
+def _box(tris: np.ndarray) -> np.ndarray:
+    """The eight corners (8,3) of the bounding box of (T,3,3) triangles."""
+    lo, hi = tris.min(axis=(0, 1)), tris.max(axis=(0, 1))
+    return np.array([[x, y, z] for x in (lo[0], hi[0]) for y in (lo[1], hi[1]) for z in (lo[2], hi[2])])
+
+
+def _has_area(tris: np.ndarray) -> np.ndarray:
+    """Which (T,3,3) triangles have a finite, non-zero area (the others would draw nothing or garbage)."""
+    a, b = tris[:, 1] - tris[:, 0], tris[:, 2] - tris[:, 0]
     cross = np.empty_like(a)  # written out: np.cross is 4x slower on millions of rows
     cross[:, 0] = a[:, 1] * b[:, 2] - a[:, 2] * b[:, 1]
     cross[:, 1] = a[:, 2] * b[:, 0] - a[:, 0] * b[:, 2]
     cross[:, 2] = a[:, 0] * b[:, 1] - a[:, 1] * b[:, 0]
+    length = np.einsum("ij,ij->i", cross, cross)
+    return (length > 0) & np.isfinite(length)
+
+
+def _bounds(batches: list[Batch]) -> tuple[np.ndarray, np.ndarray]:
+    """World bounds: exact for small batches, the instances' transformed boxes for big ones (a little
+    loose for rotated shapes, never too tight)."""
+    los, his = [], []
     with np.errstate(over="ignore", invalid="ignore"):
-        length = np.sqrt(np.einsum("ij,ij->i", cross, cross))
+        for b in batches:
+            local = b.tris if b.triangles <= EXACT_BOUNDS_TRIANGLES else _box(b.tris)[None]
+            pts = (local.reshape(1, -1, 3) @ b.mats[:, :3, :3] + b.mats[:, None, 3, :3]).reshape(-1, 3)
+            los.append(pts.min(axis=0))
+            his.append(pts.max(axis=0))
+    return np.min(los, axis=0), np.max(his, axis=0)
+
+
+def _to_view(batch: Batch, view: np.ndarray) -> Batch | None:
+    """The batch in view space as float32, or None. A single-matrix batch (the meshes) is transformed here
+    in float64 and its triangles that do not fit float32 dropped; an instanced batch keeps its triangles
+    and gets view-space matrices, dropping instances whose box does not fit float32."""
     with np.errstate(over="ignore", invalid="ignore"):
-        as32 = vt.astype(np.float32)
-    keep = (length > 0) & np.isfinite(length) & np.isfinite(as32).all(axis=(1, 2))
-    return as32[keep], (cross[keep] / length[keep, None]).astype(np.float32), keep
+        mv = batch.mats @ view
+        if batch.mats.shape[0] == 1:
+            m = mv[0]
+            vt = (batch.tris.reshape(-1, 3) @ m[:3, :3] + m[3, :3]).reshape(batch.tris.shape)
+            keep = _has_area(vt)
+            vt = vt.astype(np.float32)
+            keep &= np.isfinite(vt).all(axis=(1, 2))
+            if not keep.any():
+                return None
+            colors = batch.colors if batch.colors.shape[0] == 1 else batch.colors[keep]
+            return Batch(vt[keep], colors.astype(np.float32), np.eye(4, dtype=np.float32)[None],
+                         batch.tints.astype(np.float32))
+        box = np.concatenate([_box(batch.tris), np.ones((8, 1))], axis=1)  # (8,4)
+        corners = box[None] @ mv  # (N,8,4)
+        keep = (np.abs(corners) < FLOAT32_MAX / 4).all(axis=(1, 2)) & (np.abs(mv) < FLOAT32_MAX).all(axis=(1, 2))
+    if not keep.any():
+        return None
+    return Batch(batch.tris.astype(np.float32), batch.colors.astype(np.float32), mv[keep].astype(np.float32),
+                 batch.tints[keep].astype(np.float32))
 
 
 def _skipped_note(plan: Plan) -> str:
@@ -82,25 +134,25 @@ def _render(stage: Usd.Stage, request: RenderRequest, limits: RenderLimits, cont
     aspect = request.width / request.height
     camera = resolve_camera(stage, request)
     plan = plan_scene(stage, limits)
-    tris, colors = _finite(*build_geometry(stage, plan))
+    batches = [b for b in (_finite(b) for b in build_geometry(stage, plan)) if b is not None]
     skipped = _skipped_note(plan)
     nothing = RenderError("NothingToRender", "the stage has no drawable geometry"
                           + (f" (skipped: {skipped})" if skipped else ""),
                           "add a Mesh, Cube, Sphere, Cylinder, Cone or Capsule with finite points and transform")
-    if not len(tris):
+    if not batches:
         raise nothing
     if camera is not None:
         view, proj = camera_matrices(camera, aspect)
     else:
-        lo, hi = tris.min(axis=(0, 1)), tris.max(axis=(0, 1))
+        lo, hi = _bounds(batches)
         if not (np.isfinite(lo).all() and np.isfinite(hi).all() and np.isfinite(hi - lo).all()):
             raise RenderError("NothingToRender", "the scene's bounds are not finite",
                               "keep coordinates within float range")
         view, proj = auto_matrices(stage, lo, hi, aspect)
-    view_tris, normals, keep = _to_view(tris, view)
-    if not len(view_tris):
+    in_view = [v for v in (_to_view(b, view) for b in batches) if v is not None]
+    if not in_view:
         raise nothing
-    pixels = raster.draw(view_tris, normals, colors[keep], proj, request.width, request.height, context)
+    pixels = raster.draw(in_view, proj, request.width, request.height, context)
     text = {"Software": "kitgate.render"}
     if skipped:
         text["Comment"] = f"skipped {plan.skipped_total} prim(s): {skipped}"

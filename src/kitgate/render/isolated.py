@@ -4,7 +4,9 @@ Why: the worker (the caller) must survive any scene. The child (child.py) caps i
 file writes and wall-clock time; this side adds a hard wall-clock kill of the child's whole process group
 (the backstop if the child hangs before its alarm is armed), hands it a scrubbed environment built from
 constants (no secrets of the caller's), and maps exit signals to codes: SIGALRM/SIGXCPU/our kill are a
-RenderTimeout, anything else that ends the child without an answer is a RenderFailed.
+RenderTimeout, anything else that ends the child without an answer is a RenderFailed. The child's answer is
+hostile input too: at most max_png_bytes (+ a little) of it is ever read into the caller's memory; a child
+that writes more is killed (RenderTooLarge), since pipes are not bound by its RLIMIT_FSIZE.
 """
 
 from __future__ import annotations
@@ -12,9 +14,12 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import selectors
 import signal
 import subprocess
 import sys
+import threading
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -25,6 +30,7 @@ from kitgate.render.types import RenderLimits, RenderRequest, asset_bases, check
 STARTUP_GRACE_S = 30.0  # interpreter + pxr + moderngl import before the child's own alarm is armed
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 TIMEOUT_SIGNALS = {signal.SIGALRM, signal.SIGXCPU, signal.SIGKILL}
+ANSWER_SLACK = 64 * 1024  # an error answer (JSON) or the PNG's 1-byte tag beyond max_png_bytes
 
 
 def _threads() -> int:
@@ -69,18 +75,59 @@ def render_in_child(layer_text: str, request: RenderRequest, limits: RenderLimit
     except OSError as exc:  # no interpreter to start (an embedded Python), or no processes left
         raise RenderError("RendererUnavailable", f"the render process did not start: {exc.strerror or exc}",
                           "render from a worker whose Python can start `python -m kitgate.render.child`") from exc
-    killed = False
+    cap = int(limits.max_png_bytes) + ANSWER_SLACK
     try:
-        out, _ = proc.communicate(job, timeout=float(limits.time_s) + STARTUP_GRACE_S)
-    except subprocess.TimeoutExpired:
-        killed = True
-        _kill_group(proc)
-        out, _ = proc.communicate()
+        out, killed, flooded = _exchange(proc, job, float(limits.time_s) + STARTUP_GRACE_S, cap)
     finally:
         if proc.poll() is None:
             _kill_group(proc)
             proc.wait()
-    return _outcome(out or b"", proc.returncode, killed, limits)
+        with contextlib.suppress(OSError):
+            proc.stdout.close()  # type: ignore[union-attr]
+    if flooded:
+        raise RenderError("RenderTooLarge", f"the render process wrote more than {cap:,} bytes",
+                          "ask for a smaller picture")
+    return _outcome(out, proc.returncode, killed, limits)
+
+
+def _exchange(proc: subprocess.Popen[bytes], job: bytes, timeout_s: float, cap: int) -> tuple[bytes, bool, bool]:
+    """Feed `job` to the child's stdin (a thread: the child may not read it) and read its stdout, at most
+    `cap` bytes, until EOF and exit or `timeout_s`. Returns (answer, timed out, over the cap); the caller
+    kills the child's group whenever it is still running."""
+    assert proc.stdin is not None and proc.stdout is not None
+    stdin, fd = proc.stdin, proc.stdout.fileno()
+
+    def feed() -> None:
+        with contextlib.suppress(OSError, ValueError):
+            stdin.write(job)
+        with contextlib.suppress(OSError, ValueError):
+            stdin.close()
+
+    threading.Thread(target=feed, name="render-feed", daemon=True).start()
+    deadline = time.monotonic() + timeout_s
+    out = bytearray()
+    with selectors.DefaultSelector() as sel:
+        sel.register(fd, selectors.EVENT_READ)
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                _kill_group(proc)
+                return bytes(out), True, False
+            if not sel.select(remaining):
+                continue
+            chunk = os.read(fd, 65536)
+            if not chunk:
+                break
+            out += chunk
+            if len(out) > cap:
+                _kill_group(proc)
+                return bytes(out[:cap]), False, True
+    try:
+        proc.wait(max(0.01, deadline - time.monotonic()))
+    except subprocess.TimeoutExpired:  # closed its stdout but lingers: the same as a hang
+        _kill_group(proc)
+        return bytes(out), True, False
+    return bytes(out), False, False
 
 
 def _kill_group(proc: subprocess.Popen[bytes]) -> None:

@@ -2,15 +2,20 @@
 
 Why moderngl on EGL: on a machine without a GPU, Mesa's llvmpipe is a maintained, fast (JIT, multi-threaded)
 software OpenGL, and EGL's surfaceless platform gives it an offscreen context with no X server; moderngl is
-a small, well-kept binding whose wheels need only the system's libEGL. Everything here is a plain draw:
-flat-shaded triangles with per-corner colors, one directional light plus ambient, 4x multisampling up to
-MSAA_MAX_TRIANGLES.
+a small, well-kept binding whose wheels need only the system's libEGL. Everything here is a plain draw: one
+instanced draw call per Batch (its triangles once, a row-vector matrix and a tint per instance, so ten
+thousand cubes are 36 vertices and ten thousand matrices), per-corner colors, flat shading from the
+triangle's own screen-space derivatives (no normals to compute or upload), one directional light plus
+ambient, 4x multisampling up to MSAA_MAX_TRIANGLES drawn triangles.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 
+from kitgate.render.batch import Batch
 from kitgate.render.errors import RenderError
 
 BACKGROUND = (0.16, 0.17, 0.19)
@@ -24,26 +29,35 @@ VERTEX_SHADER = """
 #version 330
 uniform mat4 proj;
 in vec3 in_pos;
-in vec3 in_nrm;
 in vec3 in_col;
-out vec3 v_nrm;
+in vec4 in_r0;
+in vec4 in_r1;
+in vec4 in_r2;
+in vec4 in_r3;
+in vec3 in_tint;
+out vec3 v_pos;
 out vec3 v_col;
 void main() {
-    gl_Position = proj * vec4(in_pos, 1.0);
-    v_nrm = in_nrm;
-    v_col = in_col;
+    // the instance's row-vector matrix (rows r0..r3) takes the corner to view space
+    vec4 p = in_pos.x * in_r0 + in_pos.y * in_r1 + in_pos.z * in_r2 + in_r3;
+    gl_Position = proj * p;
+    v_pos = p.xyz;
+    v_col = in_col * in_tint;
 }
 """
 
 FRAGMENT_SHADER = """
 #version 330
 uniform vec3 light;
-in vec3 v_nrm;
+in vec3 v_pos;
 in vec3 v_col;
 out vec4 f_color;
 void main() {
-    float lit = 0.32 + 0.68 * abs(dot(normalize(v_nrm), light));
-    f_color = vec4(v_col * lit, 1.0);
+    // flat shading: the triangle's own normal from the screen-space change of its view-space position
+    vec3 n = cross(dFdx(v_pos), dFdy(v_pos));
+    float len = length(n);
+    float facing = len > 0.0 ? abs(dot(n / len, light)) : 1.0;
+    f_color = vec4(v_col * (0.32 + 0.68 * facing), 1.0);
 }
 """
 
@@ -61,20 +75,28 @@ def create_context():  # noqa: ANN201  (moderngl.Context; moderngl is imported l
                           INSTALL_HINT) from exc
 
 
-def interleave(view_tris: np.ndarray, normals: np.ndarray, colors: np.ndarray) -> np.ndarray:
-    """(T*3, 9) float32 rows of position, flat normal (one per triangle), color."""
-    t = view_tris.shape[0]
-    data = np.empty((t, 3, 9), dtype=np.float32)
-    data[:, :, 0:3] = view_tris
-    data[:, :, 3:6] = normals[:, None, :]
-    data[:, :, 6:9] = colors
-    return data.reshape(t * 3, 9)
+def vertex_data(tris: np.ndarray, colors: np.ndarray) -> np.ndarray:
+    """(T*3, 6) float32 rows of position and color (colors (T,3,3) or (1,1,3))."""
+    t = tris.shape[0]
+    data = np.empty((t, 3, 6), dtype=np.float32)
+    data[:, :, 0:3] = tris
+    data[:, :, 3:6] = colors
+    return data.reshape(t * 3, 6)
 
 
-def draw(view_tris: np.ndarray, normals: np.ndarray, colors: np.ndarray, proj: np.ndarray, width: int, height: int,
+def instance_data(mats: np.ndarray, tints: np.ndarray) -> np.ndarray:
+    """(N, 19) float32 rows: the four rows of each row-vector matrix, then the tint."""
+    n = mats.shape[0]
+    data = np.empty((n, 19), dtype=np.float32)
+    data[:, :16] = mats.reshape(n, 16)
+    data[:, 16:] = tints
+    return data
+
+
+def draw(batches: Sequence[Batch], proj: np.ndarray, width: int, height: int,
          context=None) -> np.ndarray:  # noqa: ANN001  (moderngl.Context or None: a context of our own)
-    """An (height, width, 3) uint8 picture of view-space triangles under ``proj`` (row-vector convention),
-    flat-shaded with their unit ``normals`` (T, 3).
+    """An (height, width, 3) uint8 picture of view-space batches under ``proj`` (row-vector convention):
+    each batch's triangles drawn once per instance matrix in one instanced draw call, flat-shaded.
 
     ``context``: a context made earlier by create_context (the child makes it before capping its address
     space, as Mesa reserves a lot of it); it is left open. Without one, a context is made and released."""
@@ -85,23 +107,28 @@ def draw(view_tris: np.ndarray, normals: np.ndarray, colors: np.ndarray, proj: n
         if limit and max(width, height) > limit:
             raise RenderError("RenderTooLarge", f"{width}x{height} is over this OpenGL's limit of {limit}",
                               f"ask for width and height <= {limit}")
-        wanted = SAMPLES if len(view_tris) <= MSAA_MAX_TRIANGLES else 0
+        wanted = SAMPLES if sum(b.triangles for b in batches) <= MSAA_MAX_TRIANGLES else 0
         samples = min(wanted, int(getattr(ctx, "max_samples", 0) or 0))
         prog = ctx.program(vertex_shader=VERTEX_SHADER, fragment_shader=FRAGMENT_SHADER)
+        made.append(prog)
         prog["proj"].write(np.ascontiguousarray(proj, dtype=np.float32).tobytes())  # row-major = transposed
         light = np.array(LIGHT_DIR, dtype=np.float32)
         prog["light"].value = tuple(float(v) for v in light / np.linalg.norm(light))
-        vbo = ctx.buffer(interleave(view_tris, normals, colors))  # the array's own buffer, no bytes copy
-        made += [prog, vbo]
-        vao = ctx.vertex_array(prog, [(vbo, "3f 3f 3f", "in_pos", "in_nrm", "in_col")])
         size = (width, height)
         msaa = ctx.framebuffer(color_attachments=[ctx.renderbuffer(size, 4, samples=samples)],
                                depth_attachment=ctx.depth_renderbuffer(size, samples=samples))
-        made += [vao, msaa, *msaa.color_attachments, msaa.depth_attachment]
+        made += [msaa, *msaa.color_attachments, msaa.depth_attachment]
         msaa.use()
         ctx.enable(ctx.DEPTH_TEST)
         ctx.clear(*BACKGROUND, 1.0)
-        vao.render()
+        for batch in batches:
+            vbo = ctx.buffer(vertex_data(batch.tris, batch.colors))
+            ibo = ctx.buffer(instance_data(batch.mats, batch.tints))
+            made += [vbo, ibo]
+            vao = ctx.vertex_array(prog, [(vbo, "3f 3f", "in_pos", "in_col"),
+                                          (ibo, "4f 4f 4f 4f 3f/i", "in_r0", "in_r1", "in_r2", "in_r3", "in_tint")])
+            made.append(vao)
+            vao.render(instances=int(batch.mats.shape[0]))
         out = ctx.simple_framebuffer(size, components=4)
         made.append(out)
         ctx.copy_framebuffer(out, msaa)

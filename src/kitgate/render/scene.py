@@ -4,7 +4,10 @@ Why two passes: a hostile stage is cheap to write and expensive to draw (a milli
 lines of usda with a big array; a PointInstancer multiplies any prototype by any count). ``plan_scene``
 walks the stage once, counts prims, triangles and instances from the authored arrays alone, validates
 every index array with numpy, and raises RenderTooLarge naming the limit before a single triangle exists.
-Only then does ``build_geometry`` turn the plan into world-space triangles. Prims that cannot be drawn
+Only then does ``build_geometry`` turn the plan into instanced batches (batch.py): each implicit shape kind
+is its unit shape once plus a matrix and a color per prim (read with plain attribute gets, materials bound
+in one bulk query), each PointInstancer prototype its triangles once plus a matrix per instance, and the
+meshes and capsules one batch of world-space triangles. Prims that cannot be drawn
 safely (non-finite transforms or points, indices out of range, counts that do not match indices) are
 skipped and named in ``Plan.skipped``; if nothing drawable is left the engine says NothingToRender.
 """
@@ -17,11 +20,13 @@ import numpy as np
 from pxr import Gf, Usd, UsdGeom, UsdShade
 
 from kitgate.render import shapes
+from kitgate.render.batch import Batch
 from kitgate.render.errors import RenderError, too_large
 from kitgate.render.types import RenderLimits
 
 SHAPE_KINDS = ("Cube", "Sphere", "Cylinder", "Cone", "Capsule")
 DEFAULT_COLOR = np.array([0.7, 0.7, 0.7])
+SHAPE_TRIANGLES = {k: (shapes.triangle_count(k, "coarse"), shapes.triangle_count(k, "fine")) for k in SHAPE_KINDS}
 MAX_SKIP_NOTES = 20
 TIME = Usd.TimeCode.Default()
 
@@ -79,7 +84,8 @@ def _plan_gprim(prim: Usd.Prim, plan: Plan) -> Item | None:
     """An Item with its triangle count, or None (skipped, with the reason recorded)."""
     kind = prim.GetTypeName()
     if kind in SHAPE_KINDS:
-        return Item(prim, kind, shapes.triangle_count(kind, "coarse"), shapes.triangle_count(kind, "fine"))
+        coarse, fine = SHAPE_TRIANGLES[kind]
+        return Item(prim, kind, coarse, fine)
     mesh = UsdGeom.Mesh(prim)
     counts = _int_array(mesh.GetFaceVertexCountsAttr().Get())
     indices = _int_array(mesh.GetFaceVertexIndicesAttr().Get())
@@ -121,21 +127,26 @@ def _check_clips(prim: Usd.Prim) -> None:
                           "remove the clips metadata, or flatten the clip values into the layer")
 
 
-def _hidden(prim: Usd.Prim) -> bool:
-    if not prim.IsA(UsdGeom.Imageable):
+def _hidden(prim: Usd.Prim, imageable: dict[str, bool]) -> bool:
+    """Invisible or guide. ``imageable`` caches IsA(Imageable) per type name (a typed schema decides it)."""
+    kind = prim.GetTypeName()
+    is_img = imageable.get(kind)
+    if is_img is None:
+        is_img = imageable[kind] = bool(prim.IsA(UsdGeom.Imageable))
+    if not is_img:
         return False
-    img = UsdGeom.Imageable(prim)
-    return img.GetVisibilityAttr().Get() == UsdGeom.Tokens.invisible or img.GetPurposeAttr().Get() == "guide"
+    return prim.GetAttribute("visibility").Get() == "invisible" or prim.GetAttribute("purpose").Get() == "guide"
 
 
 def _walk(root: Usd.Prim, plan: Plan, limits: RenderLimits, *, in_prototype: bool) -> list[Item]:
     """Items under ``root`` (inclusive), counting prims; PointInstancers become Instancers (top level only)."""
     found: list[Item] = []
     it = iter(Usd.PrimRange(root, Usd.TraverseInstanceProxies(Usd.PrimDefaultPredicate)))
+    imageable: dict[str, bool] = {}
     for prim in it:
         _count_prim(plan, limits)
         _check_clips(prim)
-        if _hidden(prim):
+        if _hidden(prim, imageable):
             it.PruneChildren()
             continue
         kind = prim.GetTypeName()
@@ -200,14 +211,14 @@ def matrix(m: Gf.Matrix4d) -> np.ndarray:
 def _shape_params(prim: Usd.Prim, kind: str) -> tuple[float, float, float, str] | None:
     """(scale x, y, z, axis) taking the unit shape of ``kind`` to this prim's size, radius, height and axis,
     or None if those are not finite, positive and valid. Plain Python: it runs once per prim."""
+    get = prim.GetAttribute  # the schema's own attributes (their fallbacks apply when not authored)
     if kind == "Cube":
-        size = UsdGeom.Cube(prim).GetSizeAttr().Get()
+        size = get("size").Get()
         return (size, size, size, "Z") if _finite_pos([size]) else None
     if kind == "Sphere":
-        r = UsdGeom.Sphere(prim).GetRadiusAttr().Get()
+        r = get("radius").Get()
         return (r, r, r, "Z") if _finite_pos([r]) else None
-    schema = UsdGeom.Cylinder(prim) if kind == "Cylinder" else UsdGeom.Cone(prim)
-    r, h, axis = schema.GetRadiusAttr().Get(), schema.GetHeightAttr().Get(), schema.GetAxisAttr().Get() or "Z"
+    r, h, axis = get("radius").Get(), get("height").Get(), get("axis").Get() or "Z"
     if not _finite_pos([r, h]) or axis not in shapes.AXIS_ROTATION:
         return None
     return (r, r, h, axis)
@@ -313,6 +324,20 @@ class Materials:
             self._cache[key] = self._diffuse(material)
         return self._cache[key]
 
+    def colors(self, prims: list[Usd.Prim]) -> list[np.ndarray | None]:
+        """color() of many prims with one bulk binding query (UsdShade resolves them together)."""
+        bound, _rels = UsdShade.MaterialBindingAPI.ComputeBoundMaterials(prims)
+        out: list[np.ndarray | None] = []
+        for material in bound:
+            if not material:
+                out.append(None)
+                continue
+            key = str(material.GetPath())
+            if key not in self._cache:
+                self._cache[key] = self._diffuse(material)
+            out.append(self._cache[key])
+        return out
+
     @staticmethod
     def _diffuse(material: UsdShade.Material) -> np.ndarray | None:
         shader = material.ComputeSurfaceSource()[0]
@@ -371,15 +396,37 @@ def _item_geometry(item: Item, plan: Plan, materials: Materials) -> tuple[np.nda
     return tris, _colors(item.prim, materials, mesh)
 
 
-def _placed(unit: np.ndarray, mats: np.ndarray) -> np.ndarray:
-    """(N*T, 3, 3): the (T,3,3) triangles ``unit`` under each of the (N,4,4) row-vector matrices."""
-    placed = unit.reshape(1, -1, 3) @ mats[:, :3, :3] + mats[:, None, 3, :3]  # batched matmul, not einsum: 7x
-    return placed.reshape(-1, 3, 3)
+WHITE = np.ones((1, 1, 3), dtype=np.float32)
+VEC3_TYPES = (Gf.Vec3f, Gf.Vec3d, Gf.Vec3h)
 
 
-def _emit_shapes(kind: str, plan: Plan, gf_mats: list[Gf.Matrix4d], params: list[tuple[float, float, float, str]],
-                 cols: list[np.ndarray], prims: list[Usd.Prim], emit) -> None:  # noqa: ANN001
-    """One batched placement of the unit ``kind`` under every prim's scale, axis and world transform."""
+def _shape_color(prim: Usd.Prim, bound: np.ndarray | None) -> object:
+    """A 3-sequence for one implicit shape: its material's diffuseColor, else its first displayColor, else
+    grey. The common case (an unindexed color3f[]) is two attribute reads; anything else takes the general
+    path (_display_color)."""
+    if bound is not None:
+        return bound
+    attr = prim.GetAttribute("primvars:displayColor")
+    if not attr:
+        return DEFAULT_COLOR
+    raw = attr.Get()
+    if raw is not None and len(raw) and isinstance(raw[0], VEC3_TYPES) and not prim.HasAttribute(
+            "primvars:displayColor:indices"):
+        return raw[0]
+    dc = _display_color(prim)
+    return DEFAULT_COLOR if dc is None else dc[0][0]
+
+
+def _tints(cols: list[object]) -> np.ndarray:
+    """(N,3) float32 colors in 0..1 from 3-sequences (NaN is grey, infinities clipped)."""
+    with np.errstate(invalid="ignore", over="ignore"):
+        values = np.array(cols, dtype=np.float64).reshape(-1, 3)
+    return np.clip(np.nan_to_num(values, nan=0.7, posinf=1.0, neginf=0.0), 0.0, 1.0).astype(np.float32)
+
+
+def _shape_batch(kind: str, plan: Plan, gf_mats: list[Gf.Matrix4d], params: list[tuple[float, float, float, str]],
+                 cols: list[object], prims: list[Usd.Prim]) -> Batch | None:
+    """The unit ``kind`` under every prim's size/axis times its world transform, one tint per prim."""
     world = np.array(gf_mats, dtype=np.float64).reshape(-1, 4, 4)
     ok = np.isfinite(world).all(axis=(1, 2))
     for i in np.nonzero(~ok)[0]:
@@ -387,27 +434,25 @@ def _emit_shapes(kind: str, plan: Plan, gf_mats: list[Gf.Matrix4d], params: list
     axes = np.array([shapes.AXIS_ROTATION[p[3]] for p in params]).reshape(-1, 3, 3)
     scale = np.array([p[:3] for p in params], dtype=np.float64).reshape(-1, 3)
     mats = world.copy()
-    mats[:, :3, :3] = (scale[:, :, None] * axes) @ world[:, :3, :3]  # diag(scale) @ axis @ world
-    unit = UNIT_SHAPES[kind](plan.detail)
-    colors = np.repeat(np.asarray(cols, dtype=np.float32)[ok], len(unit), axis=0)[:, None, :]
-    emit(_placed(unit, mats[ok]), colors)
+    with np.errstate(invalid="ignore", over="ignore"):
+        mats[:, :3, :3] = (scale[:, :, None] * axes) @ world[:, :3, :3]  # diag(scale) @ axis @ world
+    ok &= np.isfinite(mats).all(axis=(1, 2))  # a huge size under a huge scale: nothing finite to draw
+    if not ok.any():
+        return None
+    return Batch(UNIT_SHAPES[kind](plan.detail), WHITE, mats[ok], _tints(cols)[ok])
 
 
-def build_geometry(stage: Usd.Stage, plan: Plan) -> tuple[np.ndarray, np.ndarray]:
-    """World-space triangles (T,3,3) float64 and corner colors (T,3,3) float32 for everything in the plan.
-
-    Implicit shapes are batched per kind: each prim contributes one matrix (its size/axis times its world
-    transform) and one color, and one einsum places the unit shape under all of them."""
+def build_geometry(stage: Usd.Stage, plan: Plan) -> list[Batch]:
+    """Everything in the plan as instanced batches: one per implicit shape kind (the unit shape once, a
+    matrix and a tint per prim), one per PointInstancer prototype part (its triangles once, a matrix per
+    instance), and one of all meshes and capsules in world space (identity matrix)."""
     cache = UsdGeom.XformCache(TIME)
     materials = Materials()
-    out_tris: list[np.ndarray] = []
-    out_cols: list[np.ndarray] = []
-    batches: dict[str, tuple[list[Gf.Matrix4d], list[tuple[float, float, float, str]], list[np.ndarray],
-                             list[Usd.Prim]]] = {k: ([], [], [], []) for k in UNIT_SHAPES}
-
-    def emit(tris: np.ndarray, cols: np.ndarray) -> None:
-        out_tris.append(tris)
-        out_cols.append(np.broadcast_to(cols.astype(np.float32), tris.shape))
+    batches: list[Batch] = []
+    loose_tris: list[np.ndarray] = []
+    loose_cols: list[np.ndarray] = []
+    by_kind: dict[str, tuple[list[Usd.Prim], list[Gf.Matrix4d], list[tuple[float, float, float, str]]]] = {
+        k: ([], [], []) for k in UNIT_SHAPES}
 
     for item in plan.items:
         if item.kind in UNIT_SHAPES:  # batched below: one matrix, one color per prim
@@ -415,11 +460,10 @@ def build_geometry(stage: Usd.Stage, plan: Plan) -> tuple[np.ndarray, np.ndarray
             if params is None:
                 plan.skip(item.prim, f"{item.kind} size/radius/height/axis is not finite, positive and valid")
                 continue
-            batch = batches[item.kind]
-            batch[0].append(cache.GetLocalToWorldTransform(item.prim))
-            batch[1].append(params)
-            batch[2].append(_colors(item.prim, materials, None).reshape(3))
-            batch[3].append(item.prim)
+            prims, gf_mats, kind_params = by_kind[item.kind]
+            prims.append(item.prim)
+            gf_mats.append(cache.GetLocalToWorldTransform(item.prim))
+            kind_params.append(params)
             continue
         m = matrix(cache.GetLocalToWorldTransform(item.prim))
         if not np.isfinite(m).all():
@@ -427,21 +471,28 @@ def build_geometry(stage: Usd.Stage, plan: Plan) -> tuple[np.ndarray, np.ndarray
             continue
         geo = _item_geometry(item, plan, materials)
         if geo is not None:
-            emit(_world(geo[0], m), geo[1])
+            tris = _world(geo[0], m)
+            loose_tris.append(tris)
+            loose_cols.append(np.broadcast_to(geo[1].astype(np.float32), tris.shape))
 
-    for kind, (gf_mats, params, cols, prims) in batches.items():
-        if gf_mats:
-            _emit_shapes(kind, plan, gf_mats, params, cols, prims, emit)
+    for kind, (prims, gf_mats, params) in by_kind.items():
+        if prims:
+            cols = [_shape_color(p, b) for p, b in zip(prims, materials.colors(prims), strict=True)]
+            batch = _shape_batch(kind, plan, gf_mats, params, cols, prims)
+            if batch is not None:
+                batches.append(batch)
 
     for inst in plan.instancers:
-        _build_instancer(inst, cache, plan, materials, emit)
+        _build_instancer(inst, cache, plan, materials, batches)
 
-    if not out_tris:
-        return np.zeros((0, 3, 3)), np.zeros((0, 3, 3), dtype=np.float32)
-    return np.concatenate(out_tris), np.concatenate(out_cols)
+    if loose_tris:
+        batches.append(Batch(np.concatenate(loose_tris), np.concatenate(loose_cols), np.eye(4)[None],
+                             np.ones((1, 3), dtype=np.float32)))
+    return batches
 
 
-def _build_instancer(inst: Instancer, cache: UsdGeom.XformCache, plan: Plan, materials: Materials, emit) -> None:  # noqa: ANN001
+def _build_instancer(inst: Instancer, cache: UsdGeom.XformCache, plan: Plan, materials: Materials,
+                     batches: list[Batch]) -> None:
     pi = UsdGeom.PointInstancer(inst.prim)
     base = matrix(cache.GetLocalToWorldTransform(inst.prim))
     xforms = pi.ComputeInstanceTransformsAtTime(TIME, TIME)
@@ -449,16 +500,20 @@ def _build_instancer(inst: Instancer, cache: UsdGeom.XformCache, plan: Plan, mat
         plan.skip(inst.prim, "positions/orientations/scales do not match protoIndices")
         return
     mats = np.array(xforms, dtype=np.float64).reshape(-1, 4, 4) if len(xforms) else np.zeros((0, 4, 4))
-    world = mats @ base
+    with np.errstate(invalid="ignore", over="ignore"):
+        world = mats @ base
     ok = np.isfinite(world).all(axis=(1, 2))
     if not ok.all():
         plan.skip(inst.prim, f"{int((~ok).sum())} instances have NaN or infinite transforms (not drawn)")
+    targets = pi.GetPrototypesRel().GetTargets()
     for p, items in enumerate(inst.prototypes):
         chosen = world[ok & (inst.proto_indices == p)]
         if not chosen.size:
             continue
+        proto_root = inst.prim.GetStage().GetPrimAtPath(targets[p])
+        part_tris: list[np.ndarray] = []
+        part_cols: list[np.ndarray] = []
         for item in items:
-            proto_root = inst.prim.GetStage().GetPrimAtPath(pi.GetPrototypesRel().GetTargets()[p])
             rel, _reset = cache.ComputeRelativeTransform(item.prim, proto_root.GetParent())
             local = matrix(rel)
             if not np.isfinite(local).all():
@@ -468,5 +523,9 @@ def _build_instancer(inst: Instancer, cache: UsdGeom.XformCache, plan: Plan, mat
             if geo is None:
                 continue
             tris = _world(geo[0], local)  # (T,3,3) in prototype space
-            cols = np.broadcast_to(geo[1], tris.shape)
-            emit(_placed(tris, chosen), np.broadcast_to(cols, (chosen.shape[0], *tris.shape)).reshape(-1, 3, 3))
+            keep = np.isfinite(tris).all(axis=(1, 2))
+            part_tris.append(tris[keep])
+            part_cols.append(np.broadcast_to(geo[1].astype(np.float32), tris.shape)[keep])
+        if part_tris and sum(len(t) for t in part_tris):  # the whole prototype once, under every instance
+            batches.append(Batch(np.concatenate(part_tris), np.concatenate(part_cols), chosen,
+                                 np.ones((chosen.shape[0], 3), dtype=np.float32)))

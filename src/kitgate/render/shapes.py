@@ -1,8 +1,8 @@
 """Triangle meshes for the UsdGeom implicit shapes (Cube, Sphere, Cylinder, Cone, Capsule).
 
 Why here and not in a library: USD defines these shapes by a few numbers (size, radius, height, axis), and
-the renderer needs triangles; the unit shapes are built once per detail level with numpy and placed per prim
-by one matrix, so a stage of ten thousand spheres costs one batched product, not ten thousand tessellations.
+the renderer needs triangles; the unit shapes are built once per detail level with numpy and drawn per prim
+under one matrix (GPU instancing), so a stage of ten thousand spheres is one sphere and ten thousand matrices.
 Two detail levels: "fine" for ordinary scenes, "coarse" once the shapes alone would pass FINE_BUDGET
 triangles (scene.py decides, before building anything). Shapes are (T, 3, 3) float64 corner positions,
 centred on the origin, Z as their axis.

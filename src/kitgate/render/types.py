@@ -69,7 +69,8 @@ def check_request(request: RenderRequest, limits: RenderLimits) -> None:
         raise too_large("the pixel count (width x height)", pixels, limits.max_pixels,
                         "ask for a smaller picture, e.g. 1024x1024 or less")
     cam = request.camera
-    if cam is not None and (not isinstance(cam, str) or len(cam) > MAX_CAMERA_PATH or not CAMERA_PATH_RE.match(cam)):
+    bad = not isinstance(cam, str) or len(cam) > MAX_CAMERA_PATH or not CAMERA_PATH_RE.fullmatch(cam)
+    if cam is not None and bad:  # fullmatch: `$` alone also matches before a trailing newline
         raise RenderError("BadRequest", f"camera must be an absolute prim path such as /World/Camera, got {cam!r}",
                           "name a UsdGeom.Camera prim, or leave camera out for an automatic framing")
 

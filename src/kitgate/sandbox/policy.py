@@ -22,6 +22,7 @@ import hashlib
 import importlib.resources
 import os
 import re
+import time
 import tomllib
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
@@ -637,28 +638,50 @@ def parse_policy(data: bytes, expected_name: str | None = None, asset_base: str 
     )
 
 
-def _read_policy_bytes(name: str, policy_dir: Path | None) -> bytes:
+# What a policy was built from: each file looked at, with its stat stamp (None: absent, or not a file on
+# disk, such as a policy inside a zip). Used by load_policy's stat cache.
+_Stamp = tuple[int, int, int, int] | None
+_Reads = list[tuple[str, _Stamp]]
+
+
+def _stamp(path: str) -> _Stamp:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return (st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+
+
+def _read_policy_bytes(name: str, policy_dir: Path | None, reads: _Reads | None = None) -> bytes:
     if policy_dir is not None:
         path = Path(policy_dir) / f"{name}.toml"
+        if reads is not None:
+            reads.append((str(path), _stamp(str(path))))  # stamp before reading: a later change is seen
         if not path.is_file():
             raise PolicyError(f"unknown policy {name!r}")
         return path.read_bytes()
     res = importlib.resources.files("kitgate.policies").joinpath(f"{name}.toml")
+    if reads is not None:
+        reads.append((str(res), _stamp(str(res)) if isinstance(res, Path) else None))
     if not res.is_file():
         raise PolicyError(f"unknown policy {name!r}")
     return res.read_bytes()
 
 
-def _base_policy_bytes(name: str, policy_dir: Path | None) -> bytes:
+def _base_policy_bytes(name: str, policy_dir: Path | None, reads: _Reads | None = None) -> bytes:
     """A base named by `extends`: the policy directory first, then the shipped policies."""
     if not isinstance(name, str) or not POLICY_NAME_RE.match(name):
         raise PolicyError(f"extends: invalid policy name {name!r}")
-    if policy_dir is not None and (Path(policy_dir) / f"{name}.toml").is_file():
-        return _read_policy_bytes(name, policy_dir)
-    return _read_policy_bytes(name, None)
+    if policy_dir is not None:
+        candidate = Path(policy_dir) / f"{name}.toml"
+        if reads is not None:
+            reads.append((str(candidate), _stamp(str(candidate))))  # a base added here later takes over
+        if candidate.is_file():
+            return _read_policy_bytes(name, policy_dir, reads)
+    return _read_policy_bytes(name, None, reads)
 
 
-def _flattened(name: str, data: bytes, policy_dir: Path | None) -> bytes:
+def _flattened(name: str, data: bytes, policy_dir: Path | None, reads: _Reads | None = None) -> bytes:
     """A user policy that says `extends = "..."` becomes the flat text its digest is taken from; any
     other file is returned as it is (its bytes are its identity)."""
     if b"extends" not in data:
@@ -677,32 +700,62 @@ def _flattened(name: str, data: bytes, policy_dir: Path | None) -> bytes:
     if "extends" not in overlay:
         return data
     try:
-        flat = flatten(overlay, lambda base: raw(_base_policy_bytes(base, policy_dir), base))
+        flat = flatten(overlay, lambda base: raw(_base_policy_bytes(base, policy_dir, reads), base))
         return emit(flat, f"{name}.toml (extends {overlay['extends']!r})").encode("utf-8")
     except LayerError as exc:
         raise _err(name, str(exc)) from None
 
 
 _CACHE: dict[tuple[str, str, str, str], Policy] = {}
+# (name, policy_dir, asset_base) -> (files read with their stamps, policy). Lets a claim skip re-reading and
+# re-hashing the file (~100 us) while every file it was built from is unchanged on disk.
+_STAT_CACHE: dict[tuple[str, str, str], tuple[tuple[tuple[str, _Stamp], ...], Policy]] = {}
+# A file modified this recently is re-read on every load: a rewrite within one mtime tick that keeps the size
+# would leave the stamp unchanged (git's "racily clean" problem), so a stamp is trusted only once it is older.
+_RACY_NS = 2_000_000_000
 
 
-def load_policy(name: str, policy_dir: Path | None = None, asset_base: str | Path | None = None) -> Policy:
+def load_policy(
+    name: str,
+    policy_dir: Path | None = None,
+    asset_base: str | Path | None = None,
+    expect_digest: str | None = None,
+) -> Policy:
     """Load and validate one policy; the same bytes and base give the same (cached) object.
 
     `asset_base` anchors relative asset roots (None: they are dropped); the caller's configuration
-    decides it, never this process's environment."""
+    decides it, never this process's environment. While the files a policy was built from keep their
+    inode, size, mtime and ctime (and are older than two seconds), the file is not read again. A caller
+    that knows the digest it wants (a worker, from the claim) passes `expect_digest`: a cached policy
+    with another digest is never returned for it; the files are read and hashed again instead."""
     if not isinstance(name, str) or not POLICY_NAME_RE.match(name):
         raise PolicyError(f"invalid policy name {name!r}")
-    data = _flattened(name, _read_policy_bytes(name, policy_dir), policy_dir)
     base = str(asset_base) if asset_base is not None else ""
+    skey = (name, str(policy_dir), base)
+    known = _STAT_CACHE.get(skey)
+    if (known is not None and (expect_digest is None or known[1].digest == expect_digest)
+            and all(_stamp(path) == stamp for path, stamp in known[0])):
+        return known[1]
+    reads: _Reads = []
+    data = _flattened(name, _read_policy_bytes(name, policy_dir, reads), policy_dir, reads)
     key = (name, hashlib.sha256(data).hexdigest(), str(policy_dir), base)
-    cached = _CACHE.get(key)
-    if cached is not None:
-        return cached
-    policy = parse_policy(data, expected_name=name, asset_base=base or None)
-    if len(_CACHE) > 64:
-        _CACHE.clear()
-    _CACHE[key] = policy
+    policy = _CACHE.get(key)
+    if policy is None:
+        policy = parse_policy(data, expected_name=name, asset_base=base or None)
+        if len(_CACHE) > 64:
+            _CACHE.clear()
+        _CACHE[key] = policy
+    racy_after = time.time_ns() - _RACY_NS
+    # Absent files may only be candidates in the policy dir (a base that may appear later); a shipped policy that
+    # is not a file on disk (a zip) has no stamp, so it is never stat-cached.
+    on_disk = all(stamp is not None or (policy_dir is not None and path.startswith(str(policy_dir)))
+                  for path, stamp in reads)
+    if on_disk and all(stamp is None or stamp[2] < racy_after for _path, stamp in reads):
+        if len(_STAT_CACHE) > 64:
+            _STAT_CACHE.clear()
+        _STAT_CACHE[skey] = (tuple(reads), policy)
+    else:
+        _STAT_CACHE.pop(skey, None)
     return policy
 
 

@@ -170,7 +170,7 @@ class ControllerTransport:
             raise TransportError(f"{method} {path}: {type(exc).__name__}: {exc}") from None
         try:
             declared = resp.getheader("Content-Length")
-            if declared is not None and declared.isdigit() and int(declared) > self._max:
+            if declared is not None and declared.isascii() and declared.isdigit() and int(declared) > self._max:
                 raise TransportError(f"{method} {path}: response of {declared} bytes exceeds {self._max}")
             raw = resp.read(self._max + 1)
             if len(raw) > self._max:

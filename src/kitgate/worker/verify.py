@@ -135,7 +135,9 @@ class ClaimChecker:
 
         now = time.time() if now is None else now
         try:
-            policy = load_policy(raw.policy, self._policy_dir, self._asset_root)
+            # The claim's (unsigned) digest is only a cache hint: a cached policy with another digest is re-read
+            # from disk; the signed digest is still checked against the policy's below.
+            policy = load_policy(raw.policy, self._policy_dir, self._asset_root, expect_digest=raw.policy_digest)
         except PolicyError as exc:
             raise ClaimRefused("policy_mismatch", f"policy {raw.policy!r} is not installed here: {exc}") from None
         try:

@@ -52,7 +52,8 @@ def query_param(request: Request, name: str, pattern: re.Pattern[str]) -> str | 
 def query_int(request: Request, name: str) -> int | None:
     """A non-negative integer of at most 18 digits (a cursor, an event id), else None."""
     value = request.query_params.get(name, "")
-    return int(value) if value.isdigit() and len(value) <= 18 else None
+    # isascii: str.isdigit() is also true of "²" and other digits int() refuses (a 500 before this check)
+    return int(value) if value.isascii() and value.isdigit() and len(value) <= 18 else None
 
 
 async def read_form(request: Request, max_bytes: int = MAX_FORM_BYTES) -> dict[str, str]:
@@ -61,7 +62,7 @@ async def read_form(request: Request, max_bytes: int = MAX_FORM_BYTES) -> dict[s
     if ctype != "application/x-www-form-urlencoded":
         raise ConsoleRefusal(415, "the console accepts its own HTML forms only")
     length = request.headers.get("content-length")
-    if length is not None and (not length.isdigit() or int(length) > max_bytes):
+    if length is not None and (not (length.isascii() and length.isdigit()) or int(length) > max_bytes):
         raise ConsoleRefusal(413, f"the form is larger than {max_bytes} bytes")
     body = b""
     async for chunk in request.stream():

@@ -51,7 +51,8 @@ async def read_limited_body(scope: Scope, receive: Receive, send: Send, max_byte
                 return None
     if declared is not None and declared > max_bytes:
         await send_envelope(scope, send, 413, "payload_too_large",
-                            f"request body of {declared} bytes exceeds the limit of {max_bytes} bytes")
+                            f"request body of {declared} bytes exceeds the limit of {max_bytes} bytes",
+                            details={"limit_bytes": max_bytes})
         return None
     # Buffer at most max_bytes; anything beyond is refused before the app sees a byte of it.
     chunks: list[bytes] = []
@@ -65,7 +66,8 @@ async def read_limited_body(scope: Scope, receive: Receive, send: Send, max_byte
         size += len(body)
         if size > max_bytes:
             await send_envelope(scope, send, 413, "payload_too_large",
-                                f"request body exceeds the limit of {max_bytes} bytes")
+                                f"request body exceeds the limit of {max_bytes} bytes",
+                                details={"limit_bytes": max_bytes})
             return None
         chunks.append(body)
         more = message.get("more_body", False)
