@@ -14,8 +14,8 @@ import typer
 
 # extra -> the top-level modules its commands import. Kept in step with [project.optional-dependencies].
 EXTRA_MODULES: dict[str, tuple[str, ...]] = {
-    "server": ("fastapi", "uvicorn", "slowapi", "limits", "prometheus_client", "fastapi_offline",
-               "RestrictedPython", "jwt", "cryptography"),
+    "server": ("fastapi", "uvicorn", "limits", "prometheus_client", "fastapi_offline", "sse_starlette",
+               "orjson", "jinja2", "RestrictedPython", "jwt", "cryptography"),
     "worker": ("pxr", "RestrictedPython", "jwt", "cryptography"),
     "mcp": ("mcp",),
     "langchain": ("langchain_core",),
