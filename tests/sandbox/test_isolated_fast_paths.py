@@ -23,20 +23,12 @@ from typing import Any
 
 import pytest
 from pxr import Sdf, Usd, UsdGeom
-from test_isolated_helpers import alive, child_pids, stage_from
+from test_isolated_helpers import LOOK, alive, child_pids, plain_look, stage_from
 
 from kitgate.sandbox.compile.compiler import compile_source
 from kitgate.sandbox.executor import Executor, _preloads
 from kitgate.sandbox.policy import load_policy
 from kitgate.sandbox.process import snapshots as snapshots_mod
-
-LOOK = """
-seen = []
-for prim in stage.Traverse():
-    size = prim.GetAttribute("size")
-    seen.append([str(prim.GetPath()), str(prim.GetTypeName()), size.Get() if size else None])
-result = {"prims": seen, "end": stage.GetEndTimeCode()}
-"""
 
 
 def _base() -> Usd.Stage:
@@ -44,12 +36,6 @@ def _base() -> Usd.Stage:
     UsdGeom.Xform.Define(st, "/World")
     UsdGeom.Cube.Define(st, "/World/Cube").CreateSizeAttr(2.0)
     return stage_from(st.GetRootLayer().ExportToString())
-
-
-def _plain_look(stage: Usd.Stage) -> Any:
-    g: dict[str, Any] = {"stage": stage}
-    exec(compile(LOOK, "<plain>", "exec"), g)  # noqa: S102 - the reference the sandboxed job must match
-    return g["result"]
 
 
 @pytest.fixture(scope="module")
@@ -147,7 +133,7 @@ def test_the_next_child_sees_every_edit_made_between_jobs(ex: Executor, policy: 
         assert result is None or getattr(result, "status", "succeeded") == "succeeded", (name, result)
         out = ex.run(LOOK, policy, st)
         assert out.status == "succeeded", (name, out.error)
-        assert out.value == _plain_look(st), name
+        assert out.value == plain_look(st), name
         spares.append(out.timings.get("server_spare"))
     assert 1.0 in spares  # the pre-forked spare path was exercised, not only fresh children
 

@@ -30,6 +30,23 @@ def policy_with_limits(directory: Path, name: str, base: str = "scene-edit", ass
     return load_policy(name, directory)
 
 
+# What a job sees of its scene; the same script runs as plain Python on the host's stage to compare.
+LOOK = """
+seen = []
+for prim in stage.Traverse():
+    size = prim.GetAttribute("size")
+    seen.append([str(prim.GetPath()), str(prim.GetTypeName()), size.Get() if size else None])
+result = {"prims": seen, "end": stage.GetEndTimeCode()}
+"""
+
+
+def plain_look(stage: Usd.Stage) -> Any:
+    """LOOK run as plain Python on `stage`: the reference a sandboxed job's value must match."""
+    g: dict[str, Any] = {"stage": stage}
+    exec(compile(LOOK, "<plain>", "exec"), g)  # noqa: S102 - the reference the sandboxed job must match
+    return g["result"]
+
+
 def stage_from(text: str) -> Usd.Stage:
     layer = Sdf.Layer.CreateAnonymous(".usda")
     assert layer.ImportFromString(text)

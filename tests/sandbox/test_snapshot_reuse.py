@@ -17,21 +17,13 @@ from typing import Any
 
 import pytest
 from pxr import Sdf, Usd, UsdGeom
-from test_isolated_helpers import alive, child_pids, stage_from
+from test_isolated_helpers import LOOK, alive, child_pids, plain_look, stage_from
 
 from kitgate.sandbox.executor import Executor
 from kitgate.sandbox.policy import load_policy
 from kitgate.sandbox.process import snapshots as snapshots_mod
 from kitgate.sandbox.process.forkserver import ForkServer, _Need
 
-# What a job sees of its scene; the same script runs as plain Python on the host's stage to compare.
-LOOK = """
-seen = []
-for prim in stage.Traverse():
-    size = prim.GetAttribute("size")
-    seen.append([str(prim.GetPath()), str(prim.GetTypeName()), size.Get() if size else None])
-result = {"prims": seen, "end": stage.GetEndTimeCode()}
-"""
 EDIT = 'stage.DefinePrim("/World/Job%d", "Sphere")\n'
 
 
@@ -44,12 +36,6 @@ def _base_text(extra_prims: int = 0) -> str:
         for i in range(extra_prims):
             Sdf.CreatePrimInLayer(layer, f"/World/Filler{i}").specifier = Sdf.SpecifierDef
     return layer.ExportToString()
-
-
-def _plain_look(stage: Usd.Stage) -> Any:
-    g: dict[str, Any] = {"stage": stage}
-    exec(compile(LOOK, "<plain>", "exec"), g)  # noqa: S102 - the reference the sandboxed job must match
-    return g["result"]
 
 
 @pytest.fixture(scope="module")
@@ -121,13 +107,13 @@ def test_a_host_edit_between_jobs_is_always_seen(ex: Executor, policy: Any, reus
     out = ex.run(LOOK, policy, st)
     assert out.status == "succeeded", out.error
     assert out.timings["snapshot_reused"] == 1.0  # the mechanism is really exercised here
-    assert out.value == _plain_look(st)
+    assert out.value == plain_look(st)
     assert ex.run(EDIT % 2, policy, st).timings["snapshot_reused"] == 1.0  # still trusted after a no-op job
     host_edit(st)  # right after a job whose delta the server followed: the copy is trusted until now
     out = ex.run(LOOK, policy, st)
     assert out.status == "succeeded", out.error
     assert out.timings["snapshot_reused"] == 0.0
-    assert out.value == _plain_look(st)
+    assert out.value == plain_look(st)
     out = ex.run(EDIT % 9, policy, st)  # and the job after it edits the scene the host has now
     assert out.status == "succeeded", out.error
     plain = stage_from(_base_text())
@@ -148,7 +134,7 @@ def test_a_host_edit_between_execute_and_apply_is_kept(ex: Executor, policy: Any
     ex.note_applied(delta)
     out = ex.run(LOOK, policy, st)
     assert out.timings["snapshot_reused"] == 0.0  # two changes since the snapshot: not trusted
-    assert out.value == _plain_look(st)
+    assert out.value == plain_look(st)
     paths = [p[0] for p in out.value["prims"]]
     assert "/World/Job0" in paths and "/World/Job1" in paths
     assert [p[2] for p in out.value["prims"] if p[0] == "/World/Cube"] == [7.5]
@@ -162,7 +148,7 @@ def test_another_layer_or_stage_is_never_served_from_the_copy(ex: Executor, poli
     twin = stage_from(st.GetRootLayer().ExportToString())
     twin.DefinePrim("/World/Twin")
     out = ex.run(LOOK, policy, twin)
-    assert out.timings["snapshot_reused"] == 0.0 and out.value == _plain_look(twin)
+    assert out.timings["snapshot_reused"] == 0.0 and out.value == plain_look(twin)
     # The host switches its edit target: the job sees (and edits) the new target layer.
     st.SetEditTarget(st.GetSessionLayer())
     st.DefinePrim("/World/InSession", "Cube")
@@ -182,7 +168,7 @@ def test_a_reloaded_file_layer_is_seen(ex: Executor, policy: Any, reuse_small: N
     st.GetRootLayer().Reload(force=True)
     out = ex.run(LOOK, policy, st)
     assert out.timings["snapshot_reused"] == 0.0
-    assert out.value == _plain_look(st) and [p[2] for p in out.value["prims"] if p[0] == "/World/Cube"] == [5.0]
+    assert out.value == plain_look(st) and [p[2] for p in out.value["prims"] if p[0] == "/World/Cube"] == [5.0]
 
 
 def test_large_layers_skip_the_export_and_stay_exact(ex: Executor, policy: Any) -> None:
@@ -224,7 +210,7 @@ def test_frozen_snapshots_with_note_applied_are_verified(ex: Executor, policy: A
     assert live.GetRootLayer().ExportToString() == plain.GetRootLayer().ExportToString()
     _edit_define(live)  # a user edit in Kit between jobs
     outcome, _delta = ex.execute(LOOK, policy, snapshot_stage(live))
-    assert outcome.timings.get("snapshot_rebuilt") == 1.0 and outcome.value == _plain_look(live)
+    assert outcome.timings.get("snapshot_rebuilt") == 1.0 and outcome.value == plain_look(live)
 
 
 def test_every_job_gets_its_own_child_and_spares_are_isolated(ex: Executor, policy: Any) -> None:
@@ -258,7 +244,7 @@ def test_every_job_gets_its_own_child_and_spares_are_isolated(ex: Executor, poli
     limits = (proc / "limits").read_text()
     assert "Max open files            64" in limits and "Max file size             16777216" in limits
     out = ex.run(LOOK, policy, st)
-    assert out.status == "succeeded" and ex.last_child_pid == spare[0] and out.value == _plain_look(st)
+    assert out.status == "succeeded" and ex.last_child_pid == spare[0] and out.value == plain_look(st)
     assert not alive(spare[0]) or _dies(spare[0])
 
 
@@ -289,7 +275,7 @@ def test_a_stale_spare_is_killed_not_used(ex: Executor, policy: Any) -> None:
     _edit_define(st)  # the spare's copy is now stale
     out = ex.run(LOOK, policy, st)
     assert out.timings["server_spare"] == 0.0 and out.timings["snapshot_rebuilt"] == 1.0
-    assert out.value == _plain_look(st) and ex.last_child_pid != spare[0]
+    assert out.value == plain_look(st) and ex.last_child_pid != spare[0]
     assert _dies(spare[0])
 
 
@@ -312,7 +298,7 @@ def test_server_restart_between_jobs_resends_what_it_lacks(ex: Executor, policy:
     time.sleep(0.1)
     out = ex.run(LOOK, policy, st)
     assert out.status == "succeeded", out.error
-    assert out.value == _plain_look(st)
+    assert out.value == plain_look(st)
 
 
 # --------------------------------------------------------------------- the server's side, in-process
