@@ -30,3 +30,24 @@ def test_window_shows_live_output_tail(kit_modules: dict[str, Any]) -> None:
     assert "" in texts and not any(t.startswith("output: ") for t in texts)  # no stale output once it is gone
     assert any("paused" in t for t in texts)
     window.destroy()
+
+
+def test_window_shows_approvals_waiting_and_where_to_approve(kit_modules: dict[str, Any]) -> None:
+    import omni.ui
+
+    from kitgate.executor.ui import StatusWindow
+
+    window = StatusWindow(on_toggle=lambda: None)
+
+    def shown(waiting: int | None) -> list[str]:
+        window.update(Status(phase="idle", worker_id="w1", controller="http://c:8080/", current_job=None,
+                             last_results=[], last_error=None, outbox=0, paused_reason=None,
+                             approvals_waiting=waiting))
+        return [w.text for w in omni.ui.WINDOWS[-1].widgets if isinstance(w, omni.ui.Label)
+                and w.text.startswith("Approvals waiting")]
+
+    assert shown(None) == []  # an older controller never says: no line, not a made-up zero
+    assert shown(3) == ["Approvals waiting: 3 (approve in the console: http://c:8080/console/approvals)"]
+    assert shown(1000) == ["Approvals waiting: 1000+ (approve in the console: http://c:8080/console/approvals)"]
+    assert shown(0) == ["Approvals waiting: 0"]
+    window.destroy()

@@ -35,6 +35,7 @@ from kitgate.controller.models import REPORTABLE_STATUSES, CodeExecuteRequest, E
 from kitgate.controller.notify import Notifier
 from kitgate.controller.settings import Settings
 from kitgate.controller.store import JobRecord, JobStore, NewJob
+from kitgate.protocol.wire import APPROVALS_WAITING_CAP
 
 _INLINE_COMPILE_BYTES = 16_384  # bigger sources are compiled off the event loop
 _POLICY_TTL_S = 1.0
@@ -330,6 +331,11 @@ class JobService:
         self.metrics.finished.labels("rejected").inc()
         self.notifier.job_finished(job_id, job)
         return job
+
+    def approvals_waiting(self, labels: list[str], caller: Caller) -> int:
+        """How many jobs awaiting approval this worker could claim once approved (its labels, its credential's
+        policies), up to APPROVALS_WAITING_CAP. A count only: a worker credential may not read jobs."""
+        return self.store.count_awaiting_approval(labels, caller.policies, APPROVALS_WAITING_CAP)
 
     def presence_window_s(self) -> float:
         """A long-polling worker is seen once per poll, a busy one once per heartbeat: allow both, with slack."""

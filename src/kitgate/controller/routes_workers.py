@@ -35,9 +35,14 @@ from kitgate.controller.models import (
     WorkerReleased,
 )
 from kitgate.controller.store import JobRecord
+from kitgate.protocol.wire import APPROVALS_WAITING_CAP, APPROVALS_WAITING_HEADER
 
 ERRORS = {s: {"model": ErrorEnvelope} for s in (401, 403, 422, 429)}
 REPORT_ERRORS = {s: {"model": ErrorEnvelope} for s in (400, 401, 403, 404, 409, 413, 422, 429)}
+APPROVALS_HEADER_DOC = {APPROVALS_WAITING_HEADER: {  # on claim answers (with next=true on a report)
+    "description": f"pending_approval jobs this worker could claim once approved (a count; {APPROVALS_WAITING_CAP}"
+                   " means that many or more)",
+    "schema": {"type": "integer", "minimum": 0, "maximum": APPROVALS_WAITING_CAP}}}
 WorkerId = Annotated[str, Path(pattern=WORKER_ID_PATTERN)]
 JobId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]
 _LABEL_OK = re.compile(LABEL_PATTERN)
@@ -52,6 +57,13 @@ def claim_body(job: JobRecord, envelope: str) -> dict[str, Any]:
     """The ClaimResponse JSON of a claimed job."""
     return {"job_id": job.id, "claim_id": job.claim_id or "", "code": job.code, "policy": job.policy,
             "policy_digest": job.policy_digest, "timeout_s": job.timeout_s, "envelope": envelope}
+
+
+def with_approvals_waiting(ctx: AppContext, resp: Response, labels: list[str], caller: Caller) -> Response:
+    """The worker's claim answers carry how many approvals it waits on (a count, never which jobs), so its
+    status window can point the operator at the console without a request of its own."""
+    resp.headers[APPROVALS_WAITING_HEADER] = str(ctx.service.approvals_waiting(labels, caller))
+    return resp
 
 
 def next_labels(labels: list[str]) -> list[str]:
@@ -97,9 +109,8 @@ async def long_poll_claim(
     finally:
         if gone is not None:
             gone.cancel()
-    if claimed is None:
-        return Response(status_code=204)
-    return json_response(claim_body(*claimed))
+    resp = Response(status_code=204) if claimed is None else json_response(claim_body(*claimed))
+    return with_approvals_waiting(ctx, resp, labels, caller)
 
 
 async def report_and_claim(
@@ -113,8 +124,9 @@ async def report_and_claim(
     finally:
         if gone is not None:
             gone.cancel()
-    return json_response({"job_id": job.id, "status": job.status,
+    resp = json_response({"job_id": job.id, "status": job.status,
                           "next": claim_body(*claimed) if claimed is not None else None})
+    return with_approvals_waiting(ctx, resp, labels, caller)
 
 
 def router(ctx: AppContext) -> APIRouter:
@@ -126,7 +138,8 @@ def router(ctx: AppContext) -> APIRouter:
     @api.post(
         "/workers/claim",
         response_model=ClaimResponse,
-        responses={204: {"description": "no job arrived within wait_s"}},
+        responses={200: {"headers": APPROVALS_HEADER_DOC},
+                   204: {"description": "no job arrived within wait_s", "headers": APPROVALS_HEADER_DOC}},
         summary="Long-poll for the next job this worker's labels allow",
     )
     async def claim(
@@ -145,7 +158,7 @@ def router(ctx: AppContext) -> APIRouter:
     @api.post(
         "/jobs/{job_id}/result",
         response_model=JobView | ReportAck,
-        responses=REPORT_ERRORS,
+        responses={**REPORT_ERRORS, 200: {"headers": APPROVALS_HEADER_DOC}},
         summary="Report a claimed job (JobView); with next=true also claim this worker's next job (ReportAck)",
     )
     async def result(

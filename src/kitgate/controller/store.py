@@ -342,6 +342,22 @@ class JobStore:
         finally:
             cur.close()
 
+    def count_awaiting_approval(self, labels: Iterable[str], policies: frozenset[str] | None, cap: int) -> int:
+        """How many `pending_approval` jobs a worker with these labels (and policies) could claim once approved,
+        counted up to `cap`. One read-only COUNT on the status index; the same match as `_first_claimable`
+        (the job's labels are a subset of the worker's, its policy allowed; `policies` None: any)."""
+        have = sorted(set(labels))
+        # only "?" placeholders are joined into the SQL text (S608): every label and policy name is bound
+        sql = "SELECT 1 FROM jobs WHERE status='pending_approval' AND NOT EXISTS (SELECT 1 FROM json_each(jobs.labels)"
+        sql += f" WHERE value NOT IN ({','.join('?' * len(have))}))"  # noqa: S608
+        args: list[object] = [*have]
+        if policies is not None:
+            sql += f" AND policy IN ({','.join('?' * len(policies))})"
+            args.extend(sorted(policies))
+        counted = f"SELECT COUNT(*) FROM ({sql} LIMIT ?)"  # noqa: S608
+        row = self.db.connection().execute(counted, (*args, max(0, cap))).fetchone()
+        return int(row[0])
+
     def claim(
         self, worker_id: str, labels: Iterable[str], sign: Signer, claimed_by: str | None = None,
         policies: frozenset[str] | None = None, stage: str | None = None,

@@ -32,3 +32,9 @@ MAX_LIMIT_CHARS = 64  # the name of the limit a job hit ("timeout", "memory", ..
 MAX_CLAIM_ID_CHARS = 128
 MAX_POLICY_DIGEST_CHARS = 200
 MAX_SIGNED_CLAIM_CHARS = 16_384  # the compact JWS a worker accepts (protocol.claims)
+
+# ---------------------------------------------------------------- worker answer headers
+# On claim answers (200/204) and report-and-claim answers: how many pending_approval jobs this worker could
+# claim once approved. A count only (a worker credential may not read jobs), capped: CAP means "CAP or more".
+APPROVALS_WAITING_HEADER = "X-Kitgate-Approvals-Waiting"
+APPROVALS_WAITING_CAP = 1000

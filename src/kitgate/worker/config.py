@@ -97,3 +97,6 @@ class Status:
     outbox: int
     paused_reason: str | None
     live_output: str = ""  # the end of what the current (or last) job printed, as it runs (worker/live.py)
+    # pending_approval jobs this worker could claim once approved, as its last claim answer counted them
+    # (capped at protocol.wire.APPROVALS_WAITING_CAP, meaning "that many or more"; None: not told yet)
+    approvals_waiting: int | None = None

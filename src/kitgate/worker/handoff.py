@@ -13,6 +13,7 @@ import logging
 import threading
 import time
 
+from kitgate.protocol.wire import APPROVALS_WAITING_CAP
 from kitgate.worker.config import Phase
 from kitgate.worker.verify import Job
 
@@ -31,6 +32,7 @@ class Handoff:
         self.phase = Phase.idle
         self.last_error: str | None = None
         self.last_results: list[tuple[str, str]] = []
+        self.approvals_waiting: int | None = None  # from the controller's last claim answer (None: not told)
         # what happened so far, for logs and tests (plain ints; a torn read is harmless)
         self.counters = {"claimed": 0, "rejected": 0, "reported": 0, "garbage": 0, "errors": 0}
 
@@ -58,6 +60,14 @@ class Handoff:
         with self.lock:
             if self.phase != Phase.running:
                 self.phase = Phase.disconnected
+
+    def note_approvals_waiting(self, header: str | None) -> None:
+        """Keep the count a claim answer carried (APPROVALS_WAITING_HEADER), at most the cap; anything but a
+        non-negative integer (or no header: an older controller) leaves the last value as it was."""
+        if header is None or not (header.isascii() and header.isdigit() and len(header) <= 12):
+            return
+        with self.lock:
+            self.approvals_waiting = min(int(header), APPROVALS_WAITING_CAP)
 
     def note_error(self, message: str) -> None:
         self.counters["errors"] += 1

@@ -21,6 +21,7 @@ from typing import Any
 
 from kitgate.protocol import NOT_STARTED, JobStatus
 from kitgate.protocol.errors import SIGNED_CLAIM_REJECTED
+from kitgate.protocol.wire import APPROVALS_WAITING_HEADER
 from kitgate.worker.config import Phase, RunnerConfig
 from kitgate.worker.handoff import Handoff
 from kitgate.worker.live import LiveRelay
@@ -198,6 +199,7 @@ class Network:
             self.handoff.counters["garbage"] += "non-JSON" in str(exc) or "exceeds" in str(exc)
             self.handoff.note_error(f"claim: {exc}")
             return False
+        self.handoff.note_approvals_waiting(resp.header(APPROVALS_WAITING_HEADER))
         if resp.status == 204:
             self.handoff.set_phase(Phase.idle)
             return True
@@ -225,8 +227,10 @@ class Network:
             query["label"] = list(self.config.labels)
         if stage is not None:
             query["stage"] = stage
-        return self.claims.request("POST", f"/v1/jobs/{job_id}/result", body=body, query=query,
+        resp = self.claims.request("POST", f"/v1/jobs/{job_id}/result", body=body, query=query,
                                    timeout_s=wait + self.config.http_timeout_s)
+        self.handoff.note_approvals_waiting(resp.header(APPROVALS_WAITING_HEADER))
+        return resp
 
     def accept(self, resp: Response) -> None:
         """Journal, verify, and offer the job to the host; or report why it will not run."""

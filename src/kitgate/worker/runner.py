@@ -112,6 +112,7 @@ class Runner:
                 outbox=self.outbox.count,  # cached: status() runs on Kit's main thread, no disk I/O there
                 paused_reason=h.paused,
                 live_output=self.live.tail(),
+                approvals_waiting=h.approvals_waiting,
             )
 
     def busy(self) -> bool:

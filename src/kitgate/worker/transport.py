@@ -24,7 +24,7 @@ import socket
 import ssl
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
@@ -43,6 +43,10 @@ class TransportError(Exception):
 class Response:
     status: int
     body: Any  # parsed JSON (dict/list/...) or None for empty bodies
+    headers: dict[str, str] = field(default_factory=dict, compare=False)  # names lower-cased
+
+    def header(self, name: str) -> str | None:
+        return self.headers.get(name.lower())
 
     def error_code(self) -> str | None:
         """The `error.code` of kitgate's error envelope, if the body is one."""
@@ -132,7 +136,8 @@ class ControllerTransport:
             conn, reused = self._checkout(timeout)
             keep = False
             try:
-                status, raw, keep = self._exchange(conn, reused and attempt == 1, method, url, payload, headers, path)
+                status, raw, keep, got = self._exchange(conn, reused and attempt == 1, method, url, payload,
+                                                        headers, path)
                 break
             except _StaleConnection:
                 continue  # the server closed the idle connection before reading the request: send it once more
@@ -141,12 +146,12 @@ class ControllerTransport:
         else:  # pragma: no cover - the second attempt runs on a fresh connection, which is never stale
             raise TransportError(f"{method} {path}: connection closed by the controller")
         if not raw.strip():
-            return Response(status, None)
+            return Response(status, None, got)
         try:
             parsed = json.loads(raw)
         except (ValueError, UnicodeDecodeError):
             raise TransportError(f"{method} {path}: HTTP {status} with a non-JSON body ({len(raw)} bytes)") from None
-        return Response(status, parsed)
+        return Response(status, parsed, got)
 
     def _exchange(
         self,
@@ -157,8 +162,8 @@ class ControllerTransport:
         payload: bytes | None,
         headers: dict[str, str],
         path: str,
-    ) -> tuple[int, bytes, bool]:
-        """One request/response on `conn`: (status, body, connection reusable)."""
+    ) -> tuple[int, bytes, bool, dict[str, str]]:
+        """One request/response on `conn`: (status, body, connection reusable, headers)."""
         try:
             conn.request(method, url, body=payload, headers=headers)
             resp = conn.getresponse()
@@ -178,7 +183,8 @@ class ControllerTransport:
         except (OSError, http.client.HTTPException) as exc:
             raise TransportError(f"{method} {path}: {type(exc).__name__}: {exc}") from None
         # reusable only when the body was read to its end and the server keeps the connection open
-        return resp.status, raw, resp.isclosed() and not resp.will_close
+        got = {name.lower(): value for name, value in resp.getheaders()}  # http.client bounds their number and size
+        return resp.status, raw, resp.isclosed() and not resp.will_close, got
 
     def _checkout(self, timeout_s: float) -> tuple[http.client.HTTPConnection, bool]:
         """The open connection if it is fresh enough, else a new one: (connection, reused)."""

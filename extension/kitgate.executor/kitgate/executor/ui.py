@@ -1,5 +1,5 @@
 """Optional omni.ui status window: connection state, current job and its live output, last results,
-pause/resume.
+approvals waiting for this worker (a count, with where to approve them), pause/resume.
 
 Main thread only: the extension calls `update()` from its update callback with a
 `Runner.status()` snapshot; the network thread never touches widgets. `destroy()` is called from
@@ -13,8 +13,22 @@ from typing import Any
 
 import omni.ui as ui
 
+from kitgate.protocol.wire import APPROVALS_WAITING_CAP
+
 OUTPUT_LINES = 6  # the window shows the last lines the current (or last) job printed
 OUTPUT_CHARS = 600
+
+
+def approvals_line(status: Any) -> str:
+    """'Approvals waiting: N (approve in the console: <controller>/console/approvals)'; '' until the controller
+    has said (an older one never does). N at the cap means that many or more."""
+    waiting = getattr(status, "approvals_waiting", None)
+    if waiting is None:
+        return ""
+    shown = f"{APPROVALS_WAITING_CAP}+" if waiting >= APPROVALS_WAITING_CAP else str(waiting)
+    if waiting == 0:
+        return "Approvals waiting: 0"
+    return f"Approvals waiting: {shown} (approve in the console: {status.controller.rstrip('/')}/console/approvals)"
 
 
 class StatusWindow:
@@ -26,6 +40,7 @@ class StatusWindow:
             self._job = ui.Label("current job: -")
             self._output = ui.Label("", word_wrap=True)  # what the job prints, as it runs (shown as text)
             self._results = ui.Label("last results: -")
+            self._approvals = ui.Label("")  # a count only: the worker may not read other callers' jobs
             self._error = ui.Label("")
             self._button = ui.Button("Pause / resume", clicked_fn=on_toggle)
 
@@ -38,6 +53,7 @@ class StatusWindow:
         self._output.text = "output: " + "\n".join(tail.splitlines()[-OUTPUT_LINES:])[-OUTPUT_CHARS:] if tail else ""
         shown = ", ".join(f"{job[:8]} {result}" for job, result in status.last_results[:5])
         self._results.text = f"last results: {shown or '-'}"
+        self._approvals.text = approvals_line(status)
         self._error.text = f"last error: {status.last_error}" if status.last_error else ""
 
     def destroy(self) -> None:
