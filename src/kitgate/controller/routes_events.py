@@ -10,9 +10,6 @@ Each credential may hold a bounded number of streams at once, so watchers cannot
 from __future__ import annotations
 
 import json
-import time
-from collections import Counter
-from collections.abc import AsyncIterator, Callable
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Path, Query
@@ -21,15 +18,15 @@ from starlette.background import BackgroundTask
 
 from kitgate.controller.context import AppContext
 from kitgate.controller.errors import ApiError
-from kitgate.controller.events import LiveEvent, Subscription
+from kitgate.controller.events import LiveEvent
 from kitgate.controller.jobs_service import Caller
 from kitgate.controller.models import ErrorEnvelope, JobOutput, JobOutputAccepted
+from kitgate.controller.sse import StreamSlots, event_stream, releaser
 
 JobId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]
 EVENT_ID = r"^[0-9]{1,18}$"
 RETRY_MS = 2000  # what EventSource waits before reconnecting
 SEND_TIMEOUT_S = 30.0  # a client that reads nothing for this long is disconnected
-LIVENESS_S = 1.0  # an open stream re-checks this often that its credential is still live (not revoked/expired)
 
 
 def sse_event(ev: LiveEvent) -> ServerSentEvent:
@@ -39,32 +36,6 @@ def sse_event(ev: LiveEvent) -> ServerSentEvent:
         event=ev.type,
         id=None if ev.type == "gap" else str(ev.id),
     )
-
-
-class StreamSlots:
-    """How many event streams each credential holds; a slot is released exactly once."""
-
-    def __init__(self, per_credential: int) -> None:
-        self.per_credential = per_credential
-        self._open: Counter[str] = Counter()
-
-    def take(self, credential: str) -> None:
-        if self._open[credential] >= self.per_credential:
-            raise ApiError(
-                429, "too_many_streams",
-                f"this credential already holds {self.per_credential} open event streams; close one "
-                "(or watch several jobs on one stream without ?job_id=) before opening another",
-                {"limit": self.per_credential},
-            )
-        self._open[credential] += 1
-
-    def give_back(self, credential: str) -> None:
-        self._open[credential] -= 1
-        if self._open[credential] <= 0:
-            del self._open[credential]
-
-    def count(self, credential: str) -> int:
-        return self._open.get(credential, 0)
 
 
 def router(ctx: AppContext) -> APIRouter:
@@ -95,7 +66,13 @@ def router(ctx: AppContext) -> APIRouter:
             svc.visible(job_id, caller)  # 404 for another owner's job, exactly like GET /v1/jobs/{id}
         resume = last_event_id or after
         credential = caller.credential
-        slots.take(credential)
+        if not slots.try_take(credential):
+            raise ApiError(
+                429, "too_many_streams",
+                f"this credential already holds {slots.per_credential} open event streams; close one "
+                "(or watch several jobs on one stream without ?job_id=) before opening another",
+                {"limit": slots.per_credential},
+            )
         try:
             sub = ctx.events.subscribe(
                 owner=None if caller.is_admin else caller.sub,
@@ -105,17 +82,10 @@ def router(ctx: AppContext) -> APIRouter:
         except BaseException:
             slots.give_back(credential)
             raise
-        released = False
-
-        def release() -> None:
-            nonlocal released
-            if not released:
-                released = True
-                sub.close()
-                slots.give_back(credential)
-
+        release = releaser(sub, slots, credential)
         return EventSourceResponse(
-            _stream(sub, release, lambda: ctx.security.credential_live(credential)),
+            event_stream(sub, release, lambda: ctx.security.credential_live(credential), sse_event,
+                         first=ServerSentEvent(retry=RETRY_MS, comment="kitgate live events")),
             ping=ctx.settings.event_heartbeat_s,
             send_timeout=SEND_TIMEOUT_S,
             headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
@@ -132,25 +102,3 @@ def router(ctx: AppContext) -> APIRouter:
         return JobOutputAccepted.model_validate(svc.relay_output(job_id, body, caller))
 
     return api
-
-
-async def _stream(sub: Subscription, release: Callable[[], None],
-                  live: Callable[[], bool]) -> AsyncIterator[ServerSentEvent]:
-    """Events until the subscription ends (client gone, controller stopping, or cut off with a gap) or the
-    credential that opened it is revoked or expires: a stream is one long request, so the check every
-    request gets at its start is repeated at least every LIVENESS_S while it is open."""
-    try:
-        yield ServerSentEvent(retry=RETRY_MS, comment="kitgate live events")
-        checked = time.monotonic()
-        while True:
-            ev = await sub.next(timeout=LIVENESS_S)
-            if ev is None and sub.closed:
-                return
-            if time.monotonic() - checked >= LIVENESS_S:
-                if not live():
-                    return
-                checked = time.monotonic()
-            if ev is not None:
-                yield sse_event(ev)
-    finally:
-        release()

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import json
 import re
-import time
-from collections.abc import AsyncIterator
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
@@ -23,16 +21,26 @@ from kitgate.controller.console.pages import query_int, query_param
 from kitgate.controller.console.sessions import SessionStore
 from kitgate.controller.context import AppContext
 from kitgate.controller.domain_errors import DomainError
+from kitgate.controller.events import LiveEvent
+from kitgate.controller.sse import StreamSlots, event_stream, releaser
 
 PING_S = 15.0
-LIVENESS_S = 1.0  # an open stream re-checks its session and credential this often (a revocation ends it)
-MAX_STREAMS_PER_SESSION = 6
+MAX_STREAMS_PER_CREDENTIAL = 6  # live views (tabs) one credential may hold, however many times it signed in
 _JOB_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+
+
+def _frame(ev: LiveEvent) -> dict[str, str]:
+    """One event for the console's EventSource: always `event: job` (the page listens for that one name);
+    a gap carries no id, so the browser's Last-Event-ID stays at the real last event."""
+    message = {"event": "job", "data": json.dumps(ev.as_dict(), default=str)}
+    if ev.type != "gap":
+        message["id"] = str(ev.id)
+    return message
 
 
 def router(ctx: AppContext, auth: ConsoleAuth, sessions: SessionStore) -> APIRouter:
     api = APIRouter(prefix="/console", include_in_schema=False)
-    open_streams: dict[str, int] = {}
+    slots = StreamSlots(MAX_STREAMS_PER_CREDENTIAL)
 
     @api.get("/events")
     async def events(request: Request) -> Response:
@@ -49,49 +57,27 @@ def router(ctx: AppContext, auth: ConsoleAuth, sessions: SessionStore) -> APIRou
             after_id = int(last) if last.isascii() and last.isdigit() and len(last) <= 18 else None
         sid = viewer.session_id
         # counted per credential, not per session: signing in again must not buy more streams (connections)
-        slot = viewer.caller.credential
-        if open_streams.get(slot, 0) >= MAX_STREAMS_PER_SESSION:
-            raise ConsoleRefusal(429, f"at most {MAX_STREAMS_PER_SESSION} live views per credential; close a tab")
-        subscription = ctx.events.subscribe(owner=None if viewer.is_admin else viewer.caller.sub,
-                                            after_id=after_id, job_id=job_id)
-        open_streams[slot] = open_streams.get(slot, 0) + 1
+        credential = viewer.caller.credential
+        if not slots.try_take(credential):
+            raise ConsoleRefusal(429, f"at most {slots.per_credential} live views per credential; close a tab")
+        try:
+            subscription = ctx.events.subscribe(owner=None if viewer.is_admin else viewer.caller.sub,
+                                                after_id=after_id, job_id=job_id)
+        except BaseException:
+            slots.give_back(credential)
+            raise
 
-        async def stream() -> AsyncIterator[dict[str, str]]:
-            checked = time.monotonic()
-            try:
-                while not subscription.closed and sessions.get(sid) is not None:
-                    ev = await subscription.next(timeout=LIVENESS_S)
-                    if time.monotonic() - checked >= LIVENESS_S:
-                        if not ctx.security.credential_live(slot):  # revoked or expired while streaming
-                            sessions.drop(sid)
-                            return
-                        checked = time.monotonic()
-                    if ev is None:
-                        if subscription.closed:
-                            return
-                        continue  # a quiet spell: look at the session again (sse-starlette sends the pings)
-                    message = {"event": "job", "data": json.dumps(ev.as_dict(), default=str)}
-                    if ev.type != "gap":  # a gap keeps the client's Last-Event-ID at the real last event
-                        message["id"] = str(ev.id)
-                    yield message
-            finally:
-                release()
+        def alive() -> bool:
+            """The session still exists and its credential is still live; a revoked one ends the session."""
+            if sessions.get(sid) is None:
+                return False
+            if not ctx.security.credential_live(credential):
+                sessions.drop(sid)
+                return False
+            return True
 
-        released = False
-
-        def release() -> None:
-            """Give the slot back exactly once: when the stream ends, or (background task) when it never started."""
-            nonlocal released
-            if released:
-                return
-            released = True
-            subscription.close()
-            left = open_streams.get(slot, 1) - 1
-            if left > 0:
-                open_streams[slot] = left
-            else:
-                open_streams.pop(slot, None)
-
-        return EventSourceResponse(stream(), ping=int(PING_S), send_timeout=30, background=BackgroundTask(release))
+        release = releaser(subscription, slots, credential)
+        return EventSourceResponse(event_stream(subscription, release, alive, _frame), ping=int(PING_S),
+                                   send_timeout=30, background=BackgroundTask(release))
 
     return api
