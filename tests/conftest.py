@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import secrets
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -42,3 +44,70 @@ def controller_factory(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cal
     yield make
     for ctl in started:
         ctl.stop()
+
+
+# ---- the real PostgreSQL and Redis on this machine kind (issue 15) ------------------------------------------
+# Locally a missing service skips with the reason; under CI=true it fails (.ci/run checks both answer first).
+PG_ADMIN_URL = os.environ.get("KG_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
+REDIS_TEST_URL = os.environ.get("KG_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+
+
+def service_missing(reason: str) -> None:
+    """Skip locally; fail under CI, where every service-backed test must run."""
+    if os.environ.get("CI", "").lower() in {"1", "true", "yes"}:
+        pytest.fail(f"{reason} (CI=true: service-backed tests may not skip)")
+    pytest.skip(reason)
+
+
+def _pg_base(url: str) -> str:
+    return url.rsplit("/", 1)[0]
+
+
+@pytest.fixture(scope="session")
+def pg_database() -> Iterator[str]:
+    """One PostgreSQL database for this test run (dropped afterwards): its URL."""
+    try:
+        import psycopg
+    except ImportError:
+        service_missing("psycopg is not installed (pip install -e '.[dev]')")
+    try:
+        admin = psycopg.connect(PG_ADMIN_URL, autocommit=True, connect_timeout=3)
+    except psycopg.Error as exc:
+        service_missing(f"PostgreSQL does not answer at {PG_ADMIN_URL}: {str(exc).strip().splitlines()[0]}")
+    name = f"kitgate_test_{os.getpid()}_{secrets.token_hex(3)}"
+    with admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield f"{_pg_base(PG_ADMIN_URL)}/{name}"
+    finally:
+        with psycopg.connect(PG_ADMIN_URL, autocommit=True, connect_timeout=3) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def pg_url(pg_database: str) -> Iterator[str]:
+    """A fresh, empty schema in the run's database, for one test: a URL whose connections use it."""
+    import psycopg
+
+    schema = f"t_{secrets.token_hex(6)}"
+    with psycopg.connect(pg_database, autocommit=True) as conn:
+        conn.execute(f'CREATE SCHEMA "{schema}"')
+    try:
+        yield f"{pg_database}?options=-csearch_path%3D{schema}"
+    finally:
+        with psycopg.connect(pg_database, autocommit=True) as conn:
+            conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> str:
+    """The machine's Redis (it keeps nothing on disk); tests namespace their keys themselves."""
+    try:
+        import redis
+    except ImportError:
+        service_missing("redis-py is not installed (pip install -e '.[dev]')")
+    try:
+        redis.Redis.from_url(REDIS_TEST_URL, socket_timeout=2, socket_connect_timeout=2).ping()
+    except Exception as exc:  # noqa: BLE001 - any failure means the service is not usable here
+        service_missing(f"Redis does not answer at {REDIS_TEST_URL}: {exc}")
+    return REDIS_TEST_URL

@@ -64,6 +64,11 @@ class Settings(BaseSettings):
     default_policy: str = "scene-edit"
     # what a policy's relative asset_roots resolve against (KITGATE_ASSET_ROOT); unset: relative roots are dropped
     asset_root: Path | None = None
+    # the shared system of record for several replicas (docs/deploy.md); unset: the data dir's SQLite file
+    database_url: str | None = Field(None, repr=False)  # may carry a password: never printed
+    database_pool_max: int = Field(20, ge=2, le=500)  # connections per replica (one more for LISTEN)
+    # the signing keys, shared read-only by every replica; unset: <data_dir>/keys. Never stored in the database.
+    keys_dir: Path | None = None  # always set after validation (see _keys_dir)
 
     # request and queue limits
     max_body_bytes: int = Field(1_048_576, ge=1024, le=64 * 1_048_576)
@@ -179,11 +184,28 @@ class Settings(BaseSettings):
         return value
 
     @model_validator(mode="after")
+    def _keys_dir(self) -> Settings:
+        """KITGATE_KEYS_DIR, else <data_dir>/keys: after validation `keys_dir` is never None."""
+        if self.keys_dir is None:
+            self.keys_dir = self.data_dir / "keys"
+        return self
+
+    @model_validator(mode="after")
     def _tls_pair(self) -> Settings:
         if (self.tls_cert is None) != (self.tls_key is None):
             raise ValueError("tls_cert and tls_key (KITGATE_TLS_CERT, KITGATE_TLS_KEY): give both or neither")
         return self
 
+    @field_validator("database_url")
+    @classmethod
+    def _database_url(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        if not value.startswith(("postgresql://", "postgres://")):
+            raise ValueError("database_url (KITGATE_DATABASE_URL) must be a postgresql:// URL; unset it for SQLite")
+        return value.strip()
+
     @property
     def db_path(self) -> Path:
         return self.data_dir / "kitgate.sqlite3"
+
