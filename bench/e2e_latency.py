@@ -8,6 +8,16 @@ kitgate replaces, no safety at all) with the same client pattern and prints kitg
 multiple of the bridge's: the cost of safety as one number.
 
     .venv/bin/python bench/e2e_latency.py [--jobs 500] [--policy scene-edit|bench-trusted] [--concurrency 16]
+        [--replicas 1|2] [--store sqlite|postgres]
+
+Scale-out (issue 15): `--store postgres` puts the controller on a fresh schema of the PostgreSQL at
+KG_BENCH_PG_URL (default postgresql://postgres@127.0.0.1:5432/test; `kitgate db migrate` + `kitgate init`
+first, the schema is dropped afterwards); `--replicas 2` starts two replicas on it (different data dirs, one
+keys dir) behind bench/rr_proxy.py, a per-connection round-robin TCP proxy, and every client and worker talks
+to the proxy. Each keep-alive connection stays on the replica it landed on, so with 2 replicas a submitter and
+the worker that runs its job are often on different replicas (the cross-replica LISTEN/NOTIFY path). The CPU
+table then also has the proxy and the PostgreSQL backend processes serving the replicas' connections (found
+through their client ports in pg_stat_activity; a backend that exited during a run is missed).
 
 Latency: one client submits a trivial job with wait_s and measures until the finished job is in its
 hands (submit -> claim -> execute -> report -> wake-up -> response), sequentially, with 1 worker.
@@ -25,6 +35,7 @@ import contextlib
 import http.client
 import json
 import os
+import secrets
 import signal
 import statistics
 import subprocess
@@ -40,6 +51,8 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from exec_bridge import BridgeClient  # noqa: E402 - bench/ is a directory of scripts, not a package
+
+PG_URL = os.environ.get("KG_BENCH_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
 
 BIN = Path(sys.executable).parent
 KITGATE = str(BIN / "kitgate")
@@ -97,24 +110,79 @@ def machine_busy() -> tuple[float, float]:
     return (total - idle) / CLK_TCK, total / CLK_TCK
 
 
-class CpuMeter:
-    """CPU seconds spent per job by the client (this process), the controller and the workers in one run."""
+def socket_ports(pid: int) -> set[int]:
+    """Local TCP ports of the sockets a process holds open (its fds matched against /proc/<pid>/net/tcp*)."""
+    inodes: set[str] = set()
+    with contextlib.suppress(OSError):
+        for fd in os.listdir(f"/proc/{pid}/fd"):
+            with contextlib.suppress(OSError):
+                target = os.readlink(f"/proc/{pid}/fd/{fd}")
+                if target.startswith("socket:["):
+                    inodes.add(target[8:-1])
+    ports: set[int] = set()
+    for table in ("tcp", "tcp6"):
+        with contextlib.suppress(OSError):
+            for line in Path(f"/proc/{pid}/net/{table}").read_text().splitlines()[1:]:
+                cols = line.split()
+                if len(cols) > 9 and cols[9] in inodes:
+                    ports.add(int(cols[1].rsplit(":", 1)[1], 16))
+    return ports
 
-    def __init__(self, controller: int, workers: list[int]) -> None:
-        self.controller, self.workers = controller, workers
+
+class PgBackends:
+    """The PostgreSQL server processes serving our replicas' connections, by their client ports."""
+
+    def __init__(self, url: str, replicas: Callable[[], list[int]]) -> None:
+        self.url, self.replicas = url, replicas
+
+    def pids(self) -> list[int]:
+        import psycopg
+
+        ports = sorted(set().union(*(socket_ports(p) for p in self.replicas())))
+        with psycopg.connect(self.url, autocommit=True, connect_timeout=5) as conn:
+            rows = conn.execute("SELECT pid FROM pg_stat_activity WHERE client_addr IS NOT NULL AND "
+                                "client_port = ANY(%s)", (ports,)).fetchall()
+        return [int(r[0]) for r in rows]
+
+    def cpu(self) -> dict[int, float]:
+        out: dict[int, float] = {}
+        for pid in self.pids():
+            st = _stat(pid)
+            if st is not None:
+                out[pid] = st[1]
+        return out
+
+
+class CpuMeter:
+    """CPU seconds spent per job by the client (this process), the controller replica(s), the proxy, the workers
+    and the PostgreSQL backends serving the replicas, in one run."""
+
+    def __init__(self, controller: int | list[int], workers: list[int], proxy: int | None = None,
+                 pg: PgBackends | None = None) -> None:
+        self.controllers = [controller] if isinstance(controller, int) else list(controller)
+        self.workers, self.proxy, self.pg = workers, proxy, pg
+        self.pg_start = pg.cpu() if pg else {}
         self.start = self._sample()
 
     def _sample(self) -> tuple[float, ...]:
         t = os.times()
-        return (time.perf_counter(), t.user + t.system, tree_cpu(self.controller),
-                sum(tree_cpu(w) for w in self.workers), *machine_busy())
+        return (time.perf_counter(), t.user + t.system, *(tree_cpu(c) for c in self.controllers),
+                tree_cpu(self.proxy) if self.proxy else 0.0, sum(tree_cpu(w) for w in self.workers),
+                *machine_busy())
 
-    def per_job(self, jobs: int) -> dict[str, float]:
+    def per_job(self, jobs: int) -> dict[str, Any]:
         end = self._sample()
-        wall, client, ctl, workers, busy, total = (b - a for a, b in zip(self.start, end, strict=True))
-        ours = client + ctl + workers
-        return {"wall": wall / jobs, "client": client / jobs, "controller": ctl / jobs, "workers": workers / jobs,
-                "total": ours / jobs, "machine": busy / total if total else 0.0,
+        pg_end = self.pg.cpu() if self.pg else {}
+        pg = sum(v - self.pg_start.get(pid, 0.0) for pid, v in pg_end.items())
+        delta = [b - a for a, b in zip(self.start, end, strict=True)]
+        n = len(self.controllers)
+        wall, client, replicas, proxy, workers, busy, total = (
+            delta[0], delta[1], delta[2:2 + n], delta[2 + n], delta[3 + n], delta[4 + n], delta[5 + n])
+        ctl = sum(replicas)
+        ours = client + ctl + proxy + workers + pg
+        return {"wall": wall / jobs, "client": client / jobs, "controller": ctl / jobs,
+                "replicas": [r / jobs for r in replicas], "proxy": proxy / jobs, "workers": workers / jobs,
+                "postgres": pg / jobs, "total": ours / jobs, "machine": busy / total if total else 0.0,
                 "others": max(0.0, busy - ours) / wall if wall else 0.0}
 
 
@@ -140,35 +208,101 @@ def bench_policy_dir(work: Path) -> Path:
 
 
 class Controller:
-    def __init__(self, work: Path) -> None:
+    """One controller, or `replicas` of them on one PostgreSQL schema behind bench/rr_proxy.py."""
+
+    def __init__(self, work: Path, replicas: int = 1, store: str = "sqlite") -> None:
         self.work = work
         self.policy_dir = bench_policy_dir(work)
-        self.data_dir = work / "data"
-        port_file = work / "port"
-        self.log = open(work / "controller.log", "wb")  # noqa: SIM115
-        self.proc = subprocess.Popen(
-            [KITGATE, "serve", "--port", "0", "--port-file", str(port_file), "--data-dir", str(self.data_dir)],
-            stdout=self.log, stderr=self.log, env=env({"KITGATE_POLICY_DIR": str(self.policy_dir)}),
+        self.extra = {"KITGATE_POLICY_DIR": str(self.policy_dir)}
+        self.schema: str | None = None
+        self.pg: PgBackends | None = None
+        self.procs: list[subprocess.Popen[bytes]] = []
+        self.proxy: subprocess.Popen[bytes] | None = None
+        self.logs: list[Any] = []
+        if store == "postgres":
+            self.schema = self._create_schema()
+            self.extra.update(KITGATE_DATABASE_URL=f"{PG_URL}?options=-csearch_path%3D{self.schema}",
+                              KITGATE_KEYS_DIR=str(work / "keys"))
+            for args in (["db", "migrate"], ["init", "--data-dir", str(work / "init")]):
+                subprocess.run([KITGATE, *args], capture_output=True, text=True, check=True, env=env(self.extra))
+            self.pg = PgBackends(PG_URL, lambda: self.pids)
+        self.data_dirs = [work / "data"] if replicas == 1 else [work / f"replica-{i}" / "data" for i in range(replicas)]
+        self.data_dir = self.data_dirs[0]
+        self.urls = [self._serve(i, d) for i, d in enumerate(self.data_dirs)]
+        self.url = self.urls[0] if replicas == 1 else self._start_proxy(self.urls)
+
+    @staticmethod
+    def _create_schema() -> str:
+        import psycopg
+
+        name = f"bench_{os.getpid()}_{secrets.token_hex(3)}"
+        with psycopg.connect(PG_URL, autocommit=True, connect_timeout=5) as conn:
+            conn.execute(f'CREATE SCHEMA "{name}"')
+        return name
+
+    def _serve(self, i: int, data_dir: Path) -> str:
+        port_file = self.work / f"port-{i}"
+        log = open(self.work / f"controller-{i}.log", "wb")  # noqa: SIM115
+        self.logs.append(log)
+        proc = subprocess.Popen(
+            [KITGATE, "serve", "--port", "0", "--port-file", str(port_file), "--data-dir", str(data_dir)],
+            stdout=log, stderr=log, env=env(self.extra),
         )
+        self.procs.append(proc)
         deadline = time.monotonic() + 60
         while not (port_file.exists() and port_file.read_text().strip()):
-            if self.proc.poll() is not None or time.monotonic() > deadline:
-                raise SystemExit(f"controller failed to start; see {work / 'controller.log'}")
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise SystemExit(f"controller failed to start; see {self.work / f'controller-{i}.log'}")
             time.sleep(0.05)
-        self.url = f"http://127.0.0.1:{int(port_file.read_text())}"
-        httpx.get(f"{self.url}/readyz", timeout=30).raise_for_status()
-        self.admin = (self.data_dir / "admin.token").read_text().strip()
+        url = f"http://127.0.0.1:{int(port_file.read_text())}"
+        httpx.get(f"{url}/readyz", timeout=30).raise_for_status()
+        return url
+
+    def _start_proxy(self, urls: list[str]) -> str:
+        port_file = self.work / "proxy.port"
+        self.proxy = subprocess.Popen(
+            [sys.executable, str(Path(__file__).resolve().parent / "rr_proxy.py"), "--port-file", str(port_file),
+             *(u.removeprefix("http://") for u in urls)], env=env(),
+        )
+        deadline = time.monotonic() + 30
+        while not port_file.exists():
+            if self.proxy.poll() is not None or time.monotonic() > deadline:
+                raise SystemExit("rr_proxy failed to start")
+            time.sleep(0.02)
+        return f"http://127.0.0.1:{int(port_file.read_text())}"
+
+    @property
+    def pids(self) -> list[int]:
+        return [p.pid for p in self.procs]
+
+    def meter(self, workers: list[int]) -> CpuMeter:
+        return CpuMeter(self.pids, workers, self.proxy.pid if self.proxy else None, self.pg)
+
+    def log_tail(self) -> str:
+        return "\n".join((self.work / f"controller-{i}.log").read_text(errors="replace")[-3000:]
+                         for i in range(len(self.procs)))
 
     def mint(self, *scopes: str) -> str:
         args = [KITGATE, "token", "create", "--data-dir", str(self.data_dir)]
         for s in scopes:
             args += ["--scope", s]
-        return subprocess.run(args, capture_output=True, text=True, check=True, env=env()).stdout.split()[-1]
+        return subprocess.run(args, capture_output=True, text=True, check=True, env=env(self.extra)).stdout.split()[-1]
 
     def stop(self) -> None:
-        self.proc.send_signal(signal.SIGTERM)
-        self.proc.wait(20)
-        self.log.close()
+        for p in ([self.proxy] if self.proxy else []) + self.procs:
+            p.send_signal(signal.SIGTERM)
+        for p in ([self.proxy] if self.proxy else []) + self.procs:
+            try:
+                p.wait(20)
+            except subprocess.TimeoutExpired:
+                p.kill()
+        for log in self.logs:
+            log.close()
+        if self.schema:
+            import psycopg
+
+            with psycopg.connect(PG_URL, autocommit=True, connect_timeout=5) as conn:
+                conn.execute(f'DROP SCHEMA IF EXISTS "{self.schema}" CASCADE')
 
 
 INLINE_WORKER = r"""
@@ -204,9 +338,10 @@ while True:
 """
 
 
-def start_inline_workers(ctl: Controller, n: int, token: str, tag: str) -> list[subprocess.Popen[bytes]]:
+def start_inline_workers(ctl: Controller, n: int, token: str, tag: str,
+                         url: str | None = None) -> list[subprocess.Popen[bytes]]:
     """Fallback without `kitgate worker`: claim -> run_guarded in-process -> report (no envelope check)."""
-    host, port = ctl.url.removeprefix("http://").split(":")
+    host, port = (url or ctl.url).removeprefix("http://").split(":")
     return [
         subprocess.Popen([sys.executable, "-c", INLINE_WORKER, host, port, token, f"inline-{tag}-{i}",
                           str(ctl.policy_dir)], env=env())
@@ -214,13 +349,14 @@ def start_inline_workers(ctl: Controller, n: int, token: str, tag: str) -> list[
     ]
 
 
-def start_workers(ctl: Controller, n: int, token_file: Path, tag: str) -> list[subprocess.Popen[bytes]]:
+def start_workers(ctl: Controller, n: int, token_file: Path, tag: str,
+                  url: str | None = None) -> list[subprocess.Popen[bytes]]:
     procs = []
     for i in range(n):
         stage = ctl.work / f"stage-{tag}-{i}.usda"
         log = open(ctl.work / f"worker-{tag}-{i}.log", "wb")  # noqa: SIM115
         procs.append(subprocess.Popen(
-            [KITGATE, "worker", "--controller", ctl.url, "--token-file", str(token_file), "--stage", str(stage),
+            [KITGATE, "worker", "--controller", url or ctl.url, "--token-file", str(token_file), "--stage", str(stage),
              "--state-dir", str(ctl.work / f"state-{tag}-{i}"), "--worker-id", f"bench-{tag}-{i}",
              "--policy-dir", str(ctl.policy_dir), "--poll-wait", "20", "--log-level", "warning"],
             stdout=log, stderr=log, env=env(),
@@ -395,13 +531,14 @@ def closed_loop(
     return {"rate": jobs / elapsed, "p50": pct(lat, 50), "p99": pct(lat, 99), "cpu": cpu}
 
 
-def latency_run(ctl: Controller, token: str, policy: str, jobs: int, workers: list[int]) -> dict[str, Any]:
+def latency_run(ctl: Controller, token: str, policy: str, jobs: int, workers: list[int],
+                url: str | None = None) -> dict[str, Any]:
     lat, queue, worker, server, to_start, start_to_stored, run = [], [], [], [], [], [], []
-    c = LeanClient(ctl.url, token)
+    c = LeanClient(url or ctl.url, token)
     try:
         for _ in range(20):  # warm-up: fork server, caches, connections
             c.submit_wait(policy)
-        meter = CpuMeter(ctl.proc.pid, workers)
+        meter = ctl.meter(workers)
         for _ in range(jobs):
             elapsed, job = c.submit_wait(policy)
             lat.append(elapsed)
@@ -431,8 +568,7 @@ def throughput_run(
     def one(c: LeanClient) -> float:
         return c.submit_wait(policy)[0]
 
-    return closed_loop(lambda: LeanClient(ctl.url, token), one, jobs, concurrency,
-                       lambda: CpuMeter(ctl.proc.pid, workers))
+    return closed_loop(lambda: LeanClient(ctl.url, token), one, jobs, concurrency, lambda: ctl.meter(workers))
 
 
 def main() -> None:
@@ -445,7 +581,13 @@ def main() -> None:
     ap.add_argument("--worker", choices=("kitgate", "inline"), default="kitgate",
                     help="kitgate = real `kitgate worker` processes; inline = minimal claim/run_guarded/report loop")
     ap.add_argument("--no-bridge", action="store_true", help="skip the bare socket exec bridge baseline")
+    ap.add_argument("--replicas", type=int, choices=(1, 2), default=1,
+                    help="controller replicas; 2 = behind bench/rr_proxy.py (needs --store postgres)")
+    ap.add_argument("--store", choices=("sqlite", "postgres"), default="sqlite",
+                    help="sqlite = the data dir's file (default); postgres = a fresh schema at KG_BENCH_PG_URL")
     args = ap.parse_args()
+    if args.replicas > 1 and args.store != "postgres":
+        ap.error("--replicas 2 needs --store postgres: SQLite is one controller per file")
     load_before = os.getloadavg()
     speed = python_speed()
     bridge_lat: dict[str, Any] | None = None
@@ -464,7 +606,7 @@ def main() -> None:
             except BaseException:
                 bridge.stop()
                 raise
-        ctl = Controller(work)
+        ctl = Controller(work, args.replicas, args.store)
         try:
             kind = worker_kind(ctl.policy_dir, args.policy, args.worker)
             operator = ctl.mint("jobs:submit", "jobs:read")
@@ -472,14 +614,17 @@ def main() -> None:
             token_file.write_text(ctl.mint("worker") + "\n")
             token_file.chmod(0o600)
 
-            def start(n: int, tag: str) -> list[subprocess.Popen[bytes]]:
+            def start(n: int, tag: str, url: str | None = None) -> list[subprocess.Popen[bytes]]:
                 if args.worker == "inline":
-                    return start_inline_workers(ctl, n, token_file.read_text().strip(), tag)
-                return start_workers(ctl, n, token_file, tag)
+                    return start_inline_workers(ctl, n, token_file.read_text().strip(), tag, url)
+                return start_workers(ctl, n, token_file, tag, url)
 
-            one = start(1, "a")
+            # with 2 replicas the latency worker talks to replica A and the latency client to replica B, so
+            # every job crosses replicas twice (submit on B wakes the worker on A; its report on A answers the
+            # client's wait_s on B); the throughput runs go through the proxy
+            one = start(1, "a", ctl.urls[0])
             pids = [p.pid for p in one]
-            lat = latency_run(ctl, operator, args.policy, args.jobs, pids)
+            lat = latency_run(ctl, operator, args.policy, args.jobs, pids, ctl.urls[-1])
             tput1 = throughput_run(ctl, operator, args.policy, args.jobs, args.concurrency, pids)
             stop_workers(one)
             four = start(4, "b")
@@ -488,7 +633,7 @@ def main() -> None:
             tput4 = throughput_run(ctl, operator, args.policy, args.jobs, args.concurrency, pids)
             stop_workers(four)
         except SystemExit:
-            print((work / "controller.log").read_text(errors="replace")[-4000:], file=sys.stderr)
+            print(ctl.log_tail(), file=sys.stderr)
             raise
         finally:
             ctl.stop()
@@ -500,9 +645,12 @@ def main() -> None:
 
     ms = 1000.0
     load_after = os.getloadavg()
-    label = f"policy {args.policy}; {kind}"
+    label = f"policy {args.policy}; {kind}; {args.replicas} replica(s), {args.store}"
     print(f"kitgate end-to-end: {args.jobs} trivial jobs, {os.cpu_count()} cores, loopback")
     print(f"policy {args.policy}, worker kind: {kind}")
+    print(f"store {args.store}, {args.replicas} controller replica(s)"
+          + (" behind bench/rr_proxy.py (per-connection round robin); latency: worker on replica A, client on "
+             "replica B (every job crosses replicas both ways)" if args.replicas > 1 else ""))
     print(f"python speed {speed:.0f} ns per `total += i` loop step (compare machines and runs with it)")
     print(f"load average before {load_before[0]:.2f} {load_before[1]:.2f} {load_before[2]:.2f}, "
           f"after {load_after[0]:.2f} {load_after[1]:.2f} {load_after[2]:.2f}")
@@ -525,12 +673,19 @@ def main() -> None:
     print(f"CPU time per job, ms [{label}] (from /proc; wall = elapsed time per job; the gap to 'total' is")
     print("waiting). workers = each worker with its fork server and children. busy = the whole machine's CPU")
     print("use during the run (all cores); others = cores used by everything else during the run.")
-    print(f"{'run':22} {'client':>8} {'controller':>11} {'workers':>8} {'total':>8} {'wall':>8} {'busy':>6} "
-          f"{'others':>7}")
-    for name, run in (("latency, 1 worker", lat), ("throughput, 1 worker", tput1), ("throughput, 4 workers", tput4)):
+    print("controller = all replicas; proxy = bench/rr_proxy.py; postgres = the server processes serving the")
+    print("replicas' connections (0 with SQLite).")
+    print(f"{'run':22} {'client':>8} {'controller':>11} {'proxy':>6} {'workers':>8} {'postgres':>9} {'total':>8} "
+          f"{'wall':>8} {'busy':>6} {'others':>7}")
+    runs = (("latency, 1 worker", lat), ("throughput, 1 worker", tput1), ("throughput, 4 workers", tput4))
+    for name, run in runs:
         c = run["cpu"]
-        print(f"{name:22} {c['client'] * ms:>8.2f} {c['controller'] * ms:>11.2f} {c['workers'] * ms:>8.2f} "
-              f"{c['total'] * ms:>8.2f} {c['wall'] * ms:>8.2f} {c['machine'] * 100:>5.0f}% {c['others']:>7.2f}")
+        print(f"{name:22} {c['client'] * ms:>8.2f} {c['controller'] * ms:>11.2f} {c['proxy'] * ms:>6.2f} "
+              f"{c['workers'] * ms:>8.2f} {c['postgres'] * ms:>9.2f} {c['total'] * ms:>8.2f} {c['wall'] * ms:>8.2f} "
+              f"{c['machine'] * 100:>5.0f}% {c['others']:>7.2f}")
+    if args.replicas > 1:
+        print("per replica, ms CPU per job: " + "; ".join(
+            f"{name}: " + " / ".join(f"{r * ms:.2f}" for r in run["cpu"]["replicas"]) for name, run in runs))
     if bridge_lat is None or bridge_tput is None or bridge_after is None:
         return
     before_p50 = bridge_lat["p50"]

@@ -154,7 +154,8 @@ class ControllerProcess(ManagedProcess):
         from kitgate.controller.security import create_token
 
         return create_token(self.data_dir, list(scopes), sub=sub or f"test-{uuid.uuid4().hex[:12]}",
-                            policies=list(policies) or None, cidrs=list(cidrs) or None, ttl_s=ttl_s)
+                            policies=list(policies) or None, cidrs=list(cidrs) or None, ttl_s=ttl_s,
+                            env=self.env)  # the controller's KITGATE_DATABASE_URL / KITGATE_KEYS_DIR, if any
 
 
 # Generous rate limits for functional tests (the security suite tests the real limits on its own controller).

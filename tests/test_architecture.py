@@ -44,7 +44,8 @@ ALLOWED: dict[str, frozenset[str]] = {
 
 # Third-party top-level modules a component must never import (anywhere, lazily or not), and why.
 _SERVER_ONLY = frozenset({"fastapi", "starlette", "uvicorn", "slowapi", "limits", "sse_starlette", "jinja2", "orjson",
-                          "prometheus_client", "fastapi_offline", "httptools", "uvloop"})
+                          "prometheus_client", "fastapi_offline", "httptools", "uvloop",
+                          "psycopg", "psycopg_pool"})  # the `postgres` extra: kitgate.controller.pg (+ `kitgate db`)
 _KIT_SIDE_FORBIDDEN = _SERVER_ONLY | {"pydantic", "pydantic_settings", "httpx", "typer", "rich"}
 FORBIDDEN_THIRD_PARTY: dict[str, frozenset[str]] = {
     # `pip install kitgate` (the SDK) installs none of these: usd-core, the sandbox and the server are extras.

@@ -6,7 +6,7 @@ Why a real install: only a real wheel shows what `pip install kitgate` ships. Th
 dev venv sees every folder and every extra, so it hides a client that imports the server, a package
 missing from pyproject's `packages`, or a dependency that should have been an extra.
 
-Checked in that venv: usd-core, FastAPI, uvicorn and RestrictedPython are absent; the SDK imports;
+Checked in that venv: usd-core, FastAPI, uvicorn, RestrictedPython and psycopg are absent; the SDK imports;
 `kitgate --version` and `kitgate submit --help` work; a real `kitgate submit` / `status` reaches a real
 controller (started from the dev venv); the server and worker commands answer with the one-line pip
 command of their extra; the Kit binding (kitgate.executor) is not in the wheel.
@@ -26,7 +26,7 @@ import pytest
 from harness import ControllerProcess
 
 REPO = Path(__file__).resolve().parents[1]
-HEAVY = ("pxr", "fastapi", "uvicorn", "RestrictedPython", "starlette")
+HEAVY = ("pxr", "fastapi", "uvicorn", "RestrictedPython", "starlette", "psycopg", "psycopg_pool")
 
 pytestmark = [pytest.mark.install, pytest.mark.timeout(900)]
 

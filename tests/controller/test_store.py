@@ -161,10 +161,11 @@ def test_restart_grace_period(tmp_path: Path) -> None:
     store.migrate()
     job, _ = store.create(new_job())
     store.claim("w1", [], signer())
+    assert store.mark_lost(30.0) == []  # the sweeper ran: a controller was alive at the claim
     clock.now += 100  # controller was down for 100 s
     reopened = JobStore(Database(tmp_path / "db.sqlite3"), clock=clock)
-    assert reopened.recover_after_restart() == 1
-    assert reopened.mark_lost(30.0) == []  # the worker gets a full window to report
+    assert reopened.recover_after_restart() == 100.0  # the outage is credited, nothing more
+    assert reopened.mark_lost(30.0) == []  # the worker gets the rest of its window to report
     clock.now += 31
     assert [j.id for j in reopened.mark_lost(30.0)] == [job.id]
 

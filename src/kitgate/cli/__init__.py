@@ -15,7 +15,8 @@ _COMMAND_MODULES = (
     "kitgate.cli.server",  # serve, demo, export-schema
     "kitgate.cli.client_cmds",  # submit, status
     "kitgate.cli.ops_cmds",  # jobs list|show|cancel|approve|reject, workers list (audit show: tokens)
-    "kitgate.cli.tokens",  # token create|list|revoke, apikey, audit verify
+    "kitgate.cli.tokens",  # token create|list|revoke, apikey, keys, audit verify
+    "kitgate.cli.db_cmds",  # init, db migrate|status
     "kitgate.cli.sandbox_cmds",  # run, validate, policy test
     "kitgate.cli.worker_cmds",  # worker, package-extension
     "kitgate.cli.mcp_cmd",  # mcp

@@ -18,6 +18,7 @@ EXTRA_MODULES: dict[str, tuple[str, ...]] = {
                "orjson", "jinja2", "RestrictedPython", "jwt", "cryptography"),
     "worker": ("pxr", "RestrictedPython", "jwt", "cryptography"),
     "mcp": ("mcp",),
+    "postgres": ("psycopg", "psycopg_pool"),  # KITGATE_DATABASE_URL (docs/deploy.md)
     "langchain": ("langchain_core",),
 }
 EXIT_MISSING_EXTRA = 2

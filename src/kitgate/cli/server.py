@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import sys
 import threading
 from pathlib import Path
@@ -56,9 +57,10 @@ class ServeBanner:
         self.data_dir_given = data_dir_given
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None  # the server's: the store is read there
         self._last: set[str] = set()
 
-    def started(self, app: Any, port: int) -> None:
+    async def started(self, app: Any, port: int) -> None:
         from kitgate.controller.api_docs import package_version
         from kitgate.controller.security.layer import ADMIN_TOKEN_FILE
 
@@ -70,18 +72,30 @@ class ServeBanner:
         data_note = "" if self.data_dir_given else "  (default; choose one with --data-dir DIR or KITGATE_DATA_DIR)"
         policy_dir = str(s.policy_dir.resolve()) if s.policy_dir else "built-in policies (set KITGATE_POLICY_DIR)"
         _say(f"kitgate {package_version()} controller listening on {url}  (API docs: {url}/docs)")
-        _say(f"  admin token: {data_dir / ADMIN_TOKEN_FILE}  (file mode 0600; the token is not printed)")
+        admin_file = data_dir / ADMIN_TOKEN_FILE
+        if s.database_url is None or admin_file.exists():
+            _say(f"  admin token: {admin_file}  (file mode 0600; the token is not printed)")
+        else:  # a replica of a shared store: the admin token is where `kitgate init` wrote it, once
+            _say("  admin token: the one `kitgate init` wrote (in its data dir); this replica keeps none")
         _say(f"  data dir:    {data_dir}{data_note}")
+        if s.database_url is not None:
+            from kitgate.cli.offline import describe_store
+
+            _say(f"  store:       {describe_store(s)}; keys dir {s.keys_dir} (read-only here)")
         _say(f"  policy dir:  {policy_dir}; default policy {s.default_policy}")
-        _say(f"  workers:     {self._connected(app)} connected"
+        self._loop = asyncio.get_running_loop()
+        _say(f"  workers:     {await self._connected(app)} connected"
              f" (start one: kitgate worker --controller {url} --token-file worker.token --stage scene.usda)")
         _say("Stop with Ctrl-C.")
         self._thread = threading.Thread(target=self._watch, args=(app,), name="kitgate-serve-banner", daemon=True)
         self._thread.start()
 
-    def stopping(self, app: Any) -> None:
+    async def stopping(self, app: Any) -> None:
         self._stop.set()
-        counts = app.state.kitgate.service.job_counts()
+        try:
+            counts = await app.state.kitgate.service.job_counts()
+        except Exception:  # noqa: BLE001 - an unreachable database must not stop the shutdown
+            counts = {}
         waiting = {k: counts.get(k, 0) for k in ("queued", "pending_approval", "running") if counts.get(k)}
         kept = ", ".join(f"{n} {k.replace('_', ' ')}" for k, n in waiting.items())
         _say(f"kitgate: stopping{'; ' + kept + ' job(s) stay in the data dir for the next start' if kept else ''}")
@@ -90,13 +104,15 @@ class ServeBanner:
         self._stop.set()
         _say("kitgate: controller stopped")
 
-    @staticmethod
-    def _live(app: Any) -> list[dict[str, Any]]:
-        return app.state.kitgate.service.live_workers()
+    def _live(self, app: Any) -> list[dict[str, Any]]:
+        """From the watcher thread: the store is async, so the read runs on the server's loop."""
+        assert self._loop is not None
+        read = asyncio.run_coroutine_threadsafe(app.state.kitgate.service.live_workers(), self._loop)
+        return read.result(timeout=10 * self.POLL_S)
 
-    def _connected(self, app: Any) -> int:
+    async def _connected(self, app: Any) -> int:
         try:
-            self._last = {w["id"] for w in self._live(app)}
+            self._last = {w["id"] for w in await app.state.kitgate.service.live_workers()}
         except Exception:  # noqa: BLE001 - a locked database must not stop the controller from starting
             self._last = set()
         return len(self._last)
@@ -117,6 +133,22 @@ class ServeBanner:
             last = now
 
 
+def preflight_shared_store(settings: Any) -> None:
+    """A replica on PostgreSQL checks, before anything listens, what it may not fix by itself: the schema
+    (`kitgate db migrate`) and the shared keys (`kitgate init`). Either is ONE line on stderr and exit 2,
+    never a traceback from inside uvicorn's lifespan. SQLite (embedded) migrates and creates keys itself."""
+    if not settings.database_url:
+        return
+    from kitgate.cli.offline import open_keys, run, start_backend
+
+    async def check() -> None:
+        backend = await start_backend(settings)  # SchemaMismatch / no answer: one line, typer.Exit(2)
+        await backend.close()
+
+    run(check())
+    open_keys(settings, create=False)  # KeysMissing: one line naming the dir and `kitgate init`
+
+
 def register(app: typer.Typer) -> None:
     @app.command()
     def serve(
@@ -135,6 +167,7 @@ def register(app: typer.Typer) -> None:
         settings = load_settings(host=host, port=port, data_dir=data_dir, tls_cert=tls_cert, tls_key=tls_key)
         # chosen by --data-dir, KITGATE_DATA_DIR or the KITGATE_CONFIG file (pydantic records which fields were given)
         banner = ServeBanner(settings, data_dir_given="data_dir" in settings.model_fields_set)  # type: ignore[attr-defined]
+        preflight_shared_store(settings)
         try:
             run(settings, port_file=port_file,  # type: ignore[arg-type]
                 on_started=banner.started, on_stopping=banner.stopping, on_stopped=banner.stopped)

@@ -1,7 +1,8 @@
-"""`kitgate token|apikey create|list|revoke`, `kitgate keys rotate|list`, `kitgate audit verify`, offline.
+"""`kitgate token|apikey create|list|revoke`, `kitgate keys rotate|list|jwks`, `kitgate audit verify`, offline.
 
-They write to the same SQLite file a running controller uses (WAL, serialised writes); a revocation takes
-effect on the controller's next request. Secrets are printed once on stdout and never logged or audited.
+They write to the store the controllers use (the data dir's SQLite file, or the shared PostgreSQL of
+KITGATE_DATABASE_URL from any machine, cli/offline.py) and read the key dir (KITGATE_KEYS_DIR); a revocation
+takes effect on every replica's next request. Secrets are printed once on stdout and never logged or audited.
 """
 
 from __future__ import annotations
@@ -9,13 +10,16 @@ from __future__ import annotations
 import ipaddress
 import json
 import re
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from kitgate.cli.extras import require
+from kitgate.cli.offline import check_data_dir, fail, load_settings, open_keys, opened, run
+
+if TYPE_CHECKING:
+    from kitgate.controller.security.keys import KeyRing
 
 _TTL = re.compile(r"^(\d{1,9})([smhd]?)$")
 _UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -51,90 +55,75 @@ def _check_restrictions(cidrs: list[str] | None, sub: str | None) -> None:
         raise typer.BadParameter("--sub: letters, digits and _.:@- only, at most 128 characters")
 
 
-@dataclass
-class _Offline:
-    """The parts of the security layer a CLI command needs, opened on the data dir."""
-
-    db: Any
-    keys: Any
-    tokens: Any
-    apikeys: Any
-    audit: Any
-
-    def close(self) -> None:
-        self.audit.close()
-        self.db.close()
+def _keys_only(data_dir: Path | None) -> KeyRing:
+    """The key dir alone (no store): SQLite's data dir must exist; its missing keys are made as before."""
+    require("server", command="keys")
+    settings = load_settings(data_dir)
+    sqlite = not settings.database_url
+    if sqlite:
+        check_data_dir(settings, given=data_dir is not None, create=False)
+    return open_keys(settings, create=sqlite)
 
 
-def _open(data_dir: Path | None, create: bool = False) -> _Offline:
-    """The data dir's security stores. `create` (credential creation): a missing dir is made, mode 0700, so
-    credentials can be minted before the first `kitgate serve`; other commands refuse a missing dir."""
-    require("server", command="token|apikey|keys|audit verify")
-    from kitgate.controller.db import Database
-    from kitgate.controller.security.apikeys import ApiKeyStore
-    from kitgate.controller.security.audit import AuditLog
-    from kitgate.controller.security.keys import KeyRing
-    from kitgate.controller.security.tokens import TokenStore
-    from kitgate.controller.settings import Settings
+def _check_purpose(purpose: str) -> None:
+    require("server", command="keys")
+    from kitgate.controller.security.keys import PURPOSES
 
-    settings = Settings(data_dir=data_dir) if data_dir else Settings()
-    how = "" if data_dir else " (the default; pass --data-dir DIR or set KITGATE_DATA_DIR to use another)"
-    if not settings.data_dir.exists():
-        if not create:
-            typer.echo(f"error: data dir {settings.data_dir} does not exist{how}; it is made by `kitgate serve` "
-                       "or `kitgate token create`", err=True)
-            raise typer.Exit(2)
-        settings.data_dir.mkdir(mode=0o700, parents=True)
-        typer.echo(f"created data dir {settings.data_dir}{how}", err=True)
-    elif not data_dir:
-        typer.echo(f"using data dir {settings.data_dir}{how}", err=True)
-    db = Database(settings.db_path)
-    keys = KeyRing(settings.data_dir)
-    keys.load(create=True)
-    tokens = TokenStore(db, keys, settings.token_issuer, settings.token_audience)
-    return _Offline(db, keys, tokens, ApiKeyStore(db), AuditLog(db))
+    if purpose not in PURPOSES:
+        raise typer.BadParameter(f"unknown key purpose {purpose!r}; one of {', '.join(PURPOSES)}")
 
 
 def _default_sub(scopes: list[str]) -> str:
     return "-".join(sorted(scopes)).replace(":", "_")
 
 
-# kind -> (store attribute on _Offline, audit field for the id, record attribute of the id, noun in errors)
+# kind -> (store attribute on offline.Offline, audit field for the id, record attribute of the id, noun in errors)
 _KINDS = {"token": ("tokens", "token_id", "jti", "token"), "apikey": ("apikeys", "key_id", "id", "API key")}
 
 
 def _issue(data_dir: Path | None, kind: str, scopes: list[str], policies: list[str] | None,
            cidrs: list[str] | None, sub: str | None, ttl_s: int | None) -> str:
-    """Create a token or API key offline and audit it; returns the secret (printed once, never stored)."""
+    """Create a token or API key offline and audit it in the same commit; returns the secret (printed once,
+    never stored)."""
     store_attr, id_field, id_attr, _noun = _KINDS[kind]
-    parts = _open(data_dir, create=True)
+
+    async def issue() -> str:
+        async with opened(data_dir, create=True) as parts:
+            async with parts.backend.unit():
+                secret, record = await getattr(parts, store_attr).issue(
+                    sub or _default_sub(scopes), list(scopes), ttl_s=ttl_s, policies=policies or None,
+                    cidrs=cidrs or None)
+                await parts.audit.record(f"{kind}.created", actor="cli", sub=record.sub, scopes=record.scopes,
+                                         policies=record.policies, cidrs=record.cidrs, expires_at=record.expires_at,
+                                         **{id_field: getattr(record, id_attr)})
+            return secret
+
     try:
-        secret, record = getattr(parts, store_attr).issue(sub or _default_sub(scopes), list(scopes), ttl_s=ttl_s,
-                                                          policies=policies or None, cidrs=cidrs or None)
-        parts.audit.record(f"{kind}.created", actor="cli", sub=record.sub, scopes=record.scopes,
-                           policies=record.policies, cidrs=record.cidrs, expires_at=record.expires_at,
-                           **{id_field: getattr(record, id_attr)})
+        return run(issue())
     except ValueError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
-    finally:
-        parts.close()
-    return secret
 
 
 def _revoke(data_dir: Path | None, kind: str, ident: str) -> None:
     store_attr, id_field, _id_attr, noun = _KINDS[kind]
-    parts = _open(data_dir)
-    try:
-        done = getattr(parts, store_attr).revoke(ident)
-        if done:
-            parts.audit.record(f"{kind}.revoked", actor="cli", **{id_field: ident})
-    finally:
-        parts.close()
-    if not done:
+
+    async def revoke() -> bool:
+        async with opened(data_dir) as parts, parts.backend.unit():
+            done = await getattr(parts, store_attr).revoke(ident)
+            if done:
+                await parts.audit.record(f"{kind}.revoked", actor="cli", **{id_field: ident})
+            return bool(done)
+
+    if not run(revoke()):
         typer.echo(f"error: no active {noun} with id {ident}", err=True)
         raise typer.Exit(1)
     typer.echo(f"revoked {ident}")
+
+
+async def _records(data_dir: Path | None, store_attr: str) -> list[dict[str, Any]]:
+    async with opened(data_dir) as parts:
+        return [r.public_dict() for r in await getattr(parts, store_attr).list()]
 
 
 def register(app: typer.Typer) -> None:
@@ -160,10 +149,7 @@ def register(app: typer.Typer) -> None:
     @token_app.command("list")
     def list_(data_dir: DataDir = None, as_json: AsJson = False) -> None:
         """List token ids, subjects and scopes (never the tokens themselves)."""
-        parts = _open(data_dir)
-        records = [r.public_dict() for r in parts.tokens.list()]
-        parts.close()
-        _print_records(records, "jti", as_json)
+        _print_records(run(_records(data_dir, "tokens")), "jti", as_json)
 
     @token_app.command("revoke")
     def revoke(jti: str, data_dir: DataDir = None) -> None:
@@ -187,10 +173,7 @@ def register(app: typer.Typer) -> None:
     @apikey_app.command("list")
     def apikey_list(data_dir: DataDir = None, as_json: AsJson = False) -> None:
         """List API key ids, subjects and scopes (the keys themselves are not stored)."""
-        parts = _open(data_dir)
-        records = [r.public_dict() for r in parts.apikeys.list()]
-        parts.close()
-        _print_records(records, "id", as_json)
+        _print_records(run(_records(data_dir, "apikeys")), "id", as_json)
 
     @apikey_app.command("revoke")
     def apikey_revoke(key_id: str, data_dir: DataDir = None) -> None:
@@ -199,36 +182,53 @@ def register(app: typer.Typer) -> None:
 
     @keys_app.command("rotate")
     def rotate(
-        purpose: Annotated[str, typer.Argument(help="token or envelope")] = "envelope", data_dir: DataDir = None
+        purpose: Annotated[str, typer.Argument(help="token or envelope (`kitgate keys list` shows every purpose)")]
+        = "envelope",
+        data_dir: DataDir = None,
     ) -> None:
-        """Add a new signing key; older keys keep verifying. The controller signs envelopes with it after a restart."""
-        parts = _open(data_dir)
-        try:
-            key = parts.keys.rotate(purpose)
-        except ValueError as exc:
-            parts.close()
-            typer.echo(f"error: {exc}", err=True)
-            raise typer.Exit(2) from None
-        parts.audit.record("key.rotated", actor="cli", purpose=purpose, kid=key.kid)
-        parts.close()
-        typer.echo(f"new {purpose} key {key.kid}")
+        """Add a new signing key to the key dir; older keys keep verifying. Controllers sign with it after
+        their next start (docs/deploy.md: rotating across replicas and workers)."""
+        _check_purpose(purpose)
+
+        async def rotate_key() -> str:
+            async with opened(data_dir) as parts:
+                try:
+                    key = parts.keys.rotate(purpose)
+                except OSError as exc:
+                    raise fail(f"cannot write a key into {parts.keys.dir} (KITGATE_KEYS_DIR): {exc.strerror}") \
+                        from None
+                await parts.audit.record("key.rotated", actor="cli", purpose=purpose, kid=key.kid)
+                return key.kid
+
+        typer.echo(f"new {purpose} key {run(rotate_key())}")
 
     @keys_app.command("list")
     def keys_list(data_dir: DataDir = None, as_json: AsJson = False) -> None:
         """Key ids per purpose, oldest first; the last of each purpose is the one that signs."""
-        parts = _open(data_dir)
+        from kitgate.controller.security.keys import PURPOSES
+
+        keys = _keys_only(data_dir)
         rows = [
             {"purpose": purpose, "kid": jwk["kid"], "active": i == len(jwks["keys"]) - 1}
-            for purpose in ("token", "envelope")
-            for jwks in [parts.keys.jwks(purpose)]
+            for purpose in PURPOSES
+            for jwks in [keys.jwks(purpose)]
             for i, jwk in enumerate(jwks["keys"])
         ]
-        parts.close()
         if as_json:
             typer.echo(json.dumps(rows, indent=2))
             return
         for r in rows:
             typer.echo(f"{r['purpose']:9} {r['kid']}  {'active' if r['active'] else 'verify-only'}")
+
+    @keys_app.command("jwks")
+    def keys_jwks(
+        purpose: Annotated[str, typer.Argument(help="envelope (what workers pin) or token")] = "envelope",
+        data_dir: DataDir = None,
+    ) -> None:
+        """Print the public keys of a purpose as a JWKS, read from the key dir: the file to give workers
+        (`kitgate worker --jwks FILE`) before controllers sign with a newly rotated envelope key."""
+        _check_purpose(purpose)
+        typer.echo(json.dumps(_keys_only(data_dir).jwks(purpose), indent=2))
 
     @audit_app.command("verify")
     def verify(
@@ -243,10 +243,12 @@ def register(app: typer.Typer) -> None:
             if not match:
                 raise typer.BadParameter("--expect-head: SEQ:HASH, the hash as 64 lowercase hex digits")
             expected = (int(match.group(1)), match.group(2))
-        parts = _open(data_dir)
-        report = parts.audit.verify_chain(expected)
-        head = parts.audit.head()
-        parts.close()
+
+        async def check() -> tuple[Any, dict[str, Any]]:
+            async with opened(data_dir) as parts:
+                return await parts.audit.verify_chain(expected), await parts.audit.head()
+
+        report, head = run(check())
         if report.ok:
             typer.echo(f"audit chain intact: {report.records} records, head {head['seq']}:{head['hash']}")
             return

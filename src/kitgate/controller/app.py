@@ -1,4 +1,9 @@
-"""create_app(settings) -> FastAPI: wires store, notifier, metrics, security and routes for one controller."""
+"""create_app(settings) -> FastAPI: wires store, notifier, metrics, security and routes for one controller.
+
+Why the start-up order: the store first (`Backend.start`: SQLite migrates itself, PostgreSQL refuses a schema
+this code was not written for, with SchemaMismatch), then the keys and credentials (SecurityLayer.startup),
+then the restart grace (only the time no controller was alive), and only then the sweeper and the requests.
+"""
 
 from __future__ import annotations
 
@@ -9,8 +14,8 @@ from collections.abc import AsyncIterator
 from fastapi import FastAPI
 
 from kitgate.controller.api_docs import install_docs, package_version
+from kitgate.controller.backend import open_backend
 from kitgate.controller.context import AppContext
-from kitgate.controller.db import Database
 from kitgate.controller.error_handlers import install_error_handlers
 from kitgate.controller.events import EventBus
 from kitgate.controller.jobs_service import JobService
@@ -18,7 +23,6 @@ from kitgate.controller.logging import RequestContextMiddleware
 from kitgate.controller.metrics import Metrics
 from kitgate.controller.notify import Notifier
 from kitgate.controller.settings import Settings
-from kitgate.controller.store import JobStore
 
 API_TITLE = "kitgate"
 API_VERSION = package_version()  # the OpenAPI document follows the installed package
@@ -27,15 +31,14 @@ API_VERSION = package_version()  # the OpenAPI document follows the installed pa
 def build_context(settings: Settings) -> AppContext:
     from kitgate.controller.security import SecurityLayer
 
-    db = Database(settings.db_path)
-    store = JobStore(db, max_value_depth=settings.max_json_depth)
-    metrics = Metrics(store)
-    notifier = Notifier()
-    security = SecurityLayer(settings, db)
-    store.credential_live = security.credential_live
+    backend = open_backend(settings)
+    metrics = Metrics(backend.jobs)
+    notifier = Notifier(backend.wakeups)
+    security = SecurityLayer(settings, backend)  # sets backend.jobs.credential_live at start-up
+    metrics.watch_rate_limits(security.rates)
     events = EventBus(retention=settings.event_retention, queue_size=settings.event_queue)
-    service = JobService(settings, store, notifier, metrics, security, events=events)
-    return AppContext(settings, db, store, notifier, metrics, security, service, events=events)
+    service = JobService(settings, backend, notifier, metrics, security, events=events)
+    return AppContext(settings, backend, backend.jobs, notifier, metrics, security, service, events=events)
 
 
 def create_app(settings: Settings) -> FastAPI:
@@ -45,10 +48,16 @@ def create_app(settings: Settings) -> FastAPI:
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         ctx.notifier.bind(asyncio.get_running_loop())
-        ctx.store.migrate()
-        ctx.service.images.migrate()
-        ctx.security.startup()
-        ctx.store.recover_after_restart()
+        backend = ctx.backend
+        await backend.start()  # SchemaMismatch propagates: `kitgate serve` prints its one line
+        try:
+            await ctx.security.startup()
+            await ctx.store.recover_after_restart(interval_s=settings.lost_check_interval_s)
+        except BaseException:
+            await backend.close()
+            raise
+        listener = (asyncio.create_task(ctx.notifier.listen(), name="kitgate-wakeups")
+                    if backend.wakeups is not None else None)
         stop = asyncio.Event()
         sweeper = asyncio.create_task(ctx.service.sweep_forever(stop), name="kitgate-lost-sweeper")
         try:
@@ -58,8 +67,15 @@ def create_app(settings: Settings) -> FastAPI:
             ctx.events.close()  # open event streams end now instead of holding the shutdown up
             with contextlib.suppress(Exception):
                 await sweeper
-            ctx.security.audit.close()
-            ctx.db.close()
+            if listener is not None:
+                listener.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await listener
+            with contextlib.suppress(Exception):
+                await ctx.security.rates.close()
+            with contextlib.suppress(Exception):
+                await ctx.security.audit.close()
+            await backend.close()
 
     app = FastAPI(
         title=API_TITLE,

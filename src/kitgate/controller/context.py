@@ -8,21 +8,20 @@ from typing import Any
 
 from fastapi import Request
 
-from kitgate.controller.db import Database
+from kitgate.controller.backend import Backend, JobStoreApi
 from kitgate.controller.events import EventBus
 from kitgate.controller.jobs_service import Caller, JobService
 from kitgate.controller.logging import current_request_id
 from kitgate.controller.metrics import Metrics
 from kitgate.controller.notify import Notifier
 from kitgate.controller.settings import Settings
-from kitgate.controller.store import JobStore
 
 
 @dataclass
 class AppContext:
     settings: Settings
-    db: Database
-    store: JobStore
+    backend: Backend  # the store boundary (SQLite or PostgreSQL); `store` is its job store
+    store: JobStoreApi
     notifier: Notifier
     metrics: Metrics
     security: Any
@@ -35,7 +34,7 @@ class AppContext:
 
         async def dependency(request: Request) -> Caller:
             # called directly rather than as a nested Depends: one dependency level less per request
-            principal = self.security.authenticate(request, scopes, rate)
+            principal = await self.security.authenticate(request, scopes, rate)
             request.scope.setdefault("state", {})["principal_sub"] = principal.sub
             # the address the security layer resolved (X-Forwarded-For only from trusted proxies)
             ip = getattr(request.state, "client_ip", None) or (request.client.host if request.client else None)

@@ -1,9 +1,11 @@
 """The job service: what every route (v1 and the seed aliases) does, in one place so they cannot drift.
 
-Store calls are short synchronous SQLite transactions made on the event loop; keeping them there
-(instead of a thread hop) is what keeps a trivial job's round trip in the low milliseconds. A state
-change and its audit record are ONE transaction (`Database.write` nests): they commit together or
-not at all, and a request pays one BEGIN/COMMIT, not two.
+Why through `Backend` (controller/backend.py): the same service runs on the embedded SQLite file and on
+PostgreSQL shared by several replicas, so it never assumes a single write lock. A state change and its
+audit record are ONE unit of work (`backend.unit()`): they commit together or not at all, and a request
+pays one BEGIN/COMMIT, not two. Wake-ups (in-process, and NOTIFY to the other replicas) are sent only
+after the commit (`backend.after_commit`), so a woken claimer or waiter always finds what woke it; and
+because NOTIFY is best-effort, every long wait re-reads the store at least every `notifier.poll_s`.
 """
 
 from __future__ import annotations
@@ -13,12 +15,13 @@ import contextlib
 import hashlib
 import logging
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 from starlette.concurrency import run_in_threadpool
 
+from kitgate.controller.backend import Backend, SchemaStatus
 from kitgate.controller.domain_errors import (
     ClaimLost,
     IdempotencyConflict,
@@ -29,12 +32,12 @@ from kitgate.controller.domain_errors import (
 )
 from kitgate.controller.errors import ApiError
 from kitgate.controller.events import EventBus
-from kitgate.controller.images import ImageStore, StoredImage
+from kitgate.controller.images import StoredImage
 from kitgate.controller.metrics import Metrics
 from kitgate.controller.models import REPORTABLE_STATUSES, CodeExecuteRequest, ExecutionResult
 from kitgate.controller.notify import Notifier
 from kitgate.controller.settings import Settings
-from kitgate.controller.store import JobRecord, JobStore, NewJob
+from kitgate.controller.store import JobRecord, NewJob
 from kitgate.protocol.wire import APPROVALS_WAITING_CAP
 
 _INLINE_COMPILE_BYTES = 16_384  # bigger sources are compiled off the event loop
@@ -82,7 +85,7 @@ class JobService:
     def __init__(
         self,
         settings: Settings,
-        store: JobStore,
+        backend: Backend,
         notifier: Notifier,
         metrics: Metrics,
         security: Any,
@@ -91,13 +94,14 @@ class JobService:
         self.settings = settings
         self.events = events if events is not None else EventBus()
         self._output_used: dict[str, _LiveBudget] = {}  # job id -> what its live output has used so far
-        self.store = store
+        self.backend = backend
+        self.store = backend.jobs
+        self.images = backend.images  # the PNGs jobs asked for (render), beside the jobs table
         self.notifier = notifier
         self.metrics = metrics
         self.security = security
         self._policies: dict[str, tuple[float, Any]] = {}
         self._limits: dict[int, tuple[Any, dict[str, Any]]] = {}  # id(policy) -> (policy, its limits as a dict)
-        self.images = ImageStore(store.db)  # the PNGs jobs asked for (render), beside the jobs table
 
     # ---- policies ----------------------------------------------------------------------------
     def load_policy(self, name: str) -> Any:
@@ -132,10 +136,10 @@ class JobService:
             if caller.principal.may_use_policy(p.name)
         ]
 
-    def policy_for(self, caller: Caller, name: str | None) -> Any:
+    async def policy_for(self, caller: Caller, name: str | None) -> Any:
         name = name or self.settings.default_policy
         if not caller.principal.may_use_policy(name):
-            self._audit("policy_denied", caller, policy=name)
+            await self._audit("policy_denied", caller, policy=name)
             raise ApiError(403, "policy_not_allowed", f"this token may not use policy {name!r}", {"policy": name})
         return self.load_policy(name)
 
@@ -174,7 +178,7 @@ class JobService:
     # ---- submit ------------------------------------------------------------------------------
     async def submit(self, req: CodeExecuteRequest, caller: Caller, wait_s: float | None) -> tuple[JobRecord, bool]:
         """Returns (job, finished). Compiles before storing: a violation stores nothing."""
-        policy = self.policy_for(caller, req.policy)
+        policy = await self.policy_for(caller, req.policy)
         self.check_size(req.code, policy)
         self.check_render(req, policy)
         labels = sorted(set(req.labels))
@@ -184,15 +188,15 @@ class JobService:
             )
         sha = hashlib.sha256(req.code.encode("utf-8", "surrogatepass")).hexdigest()
         if req.idempotency_key is not None:
-            existing = self.store.find_idempotent(caller.sub, req.idempotency_key)
+            existing = await self.store.find_idempotent(caller.sub, req.idempotency_key)
             if existing is not None:
                 return await self._idempotent(existing, sha, wait_s)
         compiled = await self.compile(req.code, policy)
         if not compiled.ok:
             self.metrics.violations.labels(policy.name).inc()
             violations = [v.to_dict() for v in compiled.violations]
-            self._audit("job_refused", caller, policy=policy.name, code_sha256=sha, violations=len(violations),
-                        **self._code_field(req.code))
+            await self._audit("job_refused", caller, policy=policy.name, code_sha256=sha,
+                              violations=len(violations), **self._code_field(req.code))
             first = violations[0] if violations else {}
             raise ApiError(
                 422,
@@ -204,23 +208,22 @@ class JobService:
         if req.timeout_s is not None:
             timeout = min(timeout, req.timeout_s)  # the policy's limit is a ceiling, never raised by a request
         retries = self.settings.default_max_retries if req.max_retries is None else req.max_retries
-        with self.store.db.write():
-            job, created = self._create(req, caller, policy, sha, labels, timeout, retries)
+        async with self.backend.unit():
+            job, created = await self._create(req, caller, policy, sha, labels, timeout, retries)
         if not created:
             return await self._idempotent(job, sha, wait_s)
         self.metrics.submitted.labels(policy.name).inc()
-        if job.status == "queued":
-            self.notifier.queue_changed()
         if wait_s:
             job = await self.wait(job.id, min(wait_s, self.settings.max_wait_s))
         return job, job.terminal
 
-    def _create(
+    async def _create(
         self, req: CodeExecuteRequest, caller: Caller, policy: Any, sha: str, labels: list[str], timeout: float,
         retries: int,
     ) -> tuple[JobRecord, bool]:
-        """Insert the job and its `job_submitted` record (inside the caller's transaction)."""
-        job, created = self.store.create(
+        """Insert the job and its `job_submitted` record (inside the caller's unit); its live events and the
+        queue's wake-up follow the commit."""
+        job, created = await self.store.create(
             NewJob(
                 owner=caller.sub,
                 policy=policy.name,
@@ -236,12 +239,18 @@ class JobService:
             )
         )
         if created:
-            self._audit("job_submitted", caller, job_id=job.id, policy=policy.name, code_sha256=sha,
-                        status=job.status, **self._code_field(req.code))
-            self._emit("created", job, status=job.status, policy=job.policy, labels=list(job.labels))
-            if job.status == "pending_approval":
-                self._emit("approval_needed", job, policy=job.policy)
+            await self._audit("job_submitted", caller, job_id=job.id, policy=policy.name, code_sha256=sha,
+                              status=job.status, **self._code_field(req.code))
+            self.backend.after_commit(lambda: self._submitted(job))
         return job, created
+
+    def _submitted(self, job: JobRecord) -> None:
+        """After a new job committed: its live events, and the wake-up of the claimers when it is queued."""
+        self._emit("created", job, status=job.status, policy=job.policy, labels=list(job.labels))
+        if job.status == "pending_approval":
+            self._emit("approval_needed", job, policy=job.policy)
+        if job.status == "queued":
+            self.notifier.queue_changed()
 
     async def _idempotent(self, job: JobRecord, sha: str, wait_s: float | None) -> tuple[JobRecord, bool]:
         if job.code_sha256 != sha:
@@ -251,102 +260,138 @@ class JobService:
         return job, job.terminal
 
     async def wait(self, job_id: str, timeout: float) -> JobRecord:
-        """Answer the moment the job reaches a terminal state (or when the timeout passes)."""
-        event = self.notifier.job_event(job_id)
+        """Answer the moment the job reaches a terminal state (or when the timeout passes).
+
+        A wake-up from this replica carries the stored record; one from another replica (NOTIFY) carries
+        none, so the job is read again. NOTIFY is best-effort: with `notifier.poll_s` set, the job is also
+        re-read at least that often, whatever woke (or failed to wake) this waiter."""
+        deadline = time.monotonic() + max(timeout, 0.0)
+        event = self.notifier.job_event(job_id)  # taken before looking, so no wake-up is missed
         try:
-            job = self.store.get(job_id)
-            if job is None or job.terminal or timeout <= 0:
-                return _must(job, job_id)
-            await self.notifier.wait_job(event, timeout)
-            finished = getattr(event, "job", None)  # the record the report stored, handed over by the wake-up
-            return finished if finished is not None else _must(self.store.get(job_id), job_id)
+            job = _must(await self.store.get(job_id), job_id)
+            while not job.terminal:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return job
+                await self.notifier.wait_job(event, self.notifier.wait_cap(remaining))
+                finished = getattr(event, "job", None)  # the record the report stored, handed over by the wake-up
+                if finished is not None:
+                    return finished
+                if event.is_set():  # woken without a record (another replica): a fresh event for the next wait
+                    self.notifier.release_job_event(job_id, event)
+                    event = self.notifier.job_event(job_id)
+                job = _must(await self.store.get(job_id), job_id)
+                if self.notifier.stopping.is_set():  # the server is stopping: answer with what is stored now
+                    return job
+            return job
         finally:
             self.notifier.release_job_event(job_id, event)
 
     # ---- reads and owner actions ---------------------------------------------------------------
-    def list_jobs(
+    async def list_jobs(
         self, caller: Caller, limit: int, before_seq: int | None = None, status: str | None = None,
         policy: str | None = None, owner: str | None = None,
     ) -> list[JobRecord]:
         """The caller's jobs (an admin's: every owner's, or `owner`'s), newest first, `before_seq` the keyset
         cursor. A non-admin's `owner` is always the caller."""
         who = (owner or None) if caller.is_admin else caller.sub
-        return self.store.list(who, limit, before_seq, status, policy)
+        return await self.store.list(who, limit, before_seq, status, policy)
 
-    def last_job(self, caller: Caller) -> JobRecord:
+    async def last_job(self, caller: Caller) -> JobRecord:
         """The caller's most recent job (an admin's: anyone's)."""
-        job = self.store.last(None if caller.is_admin else caller.sub)
+        job = await self.store.last(None if caller.is_admin else caller.sub)
         if job is None:
             raise JobNotFound("", "you have not submitted any job yet")
         return job
 
-    def workers(self) -> list[dict[str, Any]]:
-        """Every worker this controller has seen, most recently seen first (the admin view)."""
-        return self.store.workers()
+    async def workers(self) -> list[dict[str, Any]]:
+        """Every worker the store has seen (any replica's), most recently seen first (the admin view)."""
+        return await self.store.workers()
 
-    def live_workers(self) -> list[dict[str, Any]]:
+    async def live_workers(self) -> list[dict[str, Any]]:
         """Workers seen within the presence window that did not say they stopped."""
-        return self.store.live_workers(self.presence_window_s())
+        return await self.store.live_workers(self.presence_window_s())
 
-    def job_counts(self) -> dict[str, int]:
+    async def job_counts(self) -> dict[str, int]:
         """How many jobs are in each status."""
-        return self.store.counts()
+        return await self.store.counts()
 
-    def store_ready(self) -> bool:
+    async def store_ready(self) -> bool:
         """Whether the job store answers a read (for /readyz); never raises."""
         try:
-            return self.store.ping()
-        except Exception:  # noqa: BLE001 - a locked, missing or corrupt database is "not ready", not a 500
+            return bool(await self.store.ping())
+        except Exception:  # noqa: BLE001 - a locked, missing or unreachable database is "not ready", not a 500
             return False
 
-    def visible(self, job_id: str, caller: Caller) -> JobRecord:
+    async def schema_status(self) -> SchemaStatus | None:
+        """The database's schema version and the one this code needs (for /readyz); None when the database
+        does not answer. Never raises."""
+        try:
+            return await self.backend.schema_status()
+        except Exception:  # noqa: BLE001 - an unreachable database is "not ready", not a 500
+            return None
+
+    async def visible(self, job_id: str, caller: Caller) -> JobRecord:
         """A job the caller may see; other owners' jobs are indistinguishable from missing ones."""
-        job = self.store.get(job_id)
+        job = await self.store.get(job_id)
         if job is None or (job.owner != caller.sub and not caller.is_admin):
             raise JobNotFound(job_id)
         return job
 
-    def cancel(self, job_id: str, caller: Caller) -> JobRecord:
-        self.visible(job_id, caller)
-        job = self.store.cancel(job_id)
-        self._audit("job_cancelled", caller, job_id=job_id)
-        self._finished(job)
-        self.metrics.finished.labels("cancelled").inc()
-        self.notifier.job_finished(job_id)
+    async def cancel(self, job_id: str, caller: Caller) -> JobRecord:
+        """Only a queued or pending job is cancelled (a conditional update: a claim that won the race wins,
+        JobNotCancellable); the change and its audit record commit together."""
+        await self.visible(job_id, caller)
+        async with self.backend.unit():
+            job = await self.store.cancel(job_id)
+            await self._audit("job_cancelled", caller, job_id=job_id)
+            self.backend.after_commit(lambda: self._ended(job))
         return job
 
-    def approve(self, job_id: str, caller: Caller) -> JobRecord:
-        job = self.store.approve(job_id)
-        self._audit("job_approved", caller, job_id=job_id)
-        self._emit("approved", job, by=caller.sub)
+    async def approve(self, job_id: str, caller: Caller) -> JobRecord:
+        async with self.backend.unit():
+            job = await self.store.approve(job_id)
+            await self._audit("job_approved", caller, job_id=job_id)
+            self.backend.after_commit(lambda: self._approved(job, caller.sub))
+        return job
+
+    def _approved(self, job: JobRecord, by: str) -> None:
+        self._emit("approved", job, by=by)
         self.notifier.queue_changed()
+
+    async def reject(self, job_id: str, reason: str, caller: Caller) -> JobRecord:
+        async with self.backend.unit():
+            job = await self.store.reject(job_id, reason)
+            await self._audit("job_rejected", caller, job_id=job_id, reason=reason)
+            self.backend.after_commit(lambda: self._rejected(job, caller.sub, reason))
         return job
 
-    def reject(self, job_id: str, reason: str, caller: Caller) -> JobRecord:
-        with self.store.db.write():
-            job = self.store.reject(job_id, reason)
-            self._audit("job_rejected", caller, job_id=job_id, reason=reason)
-        self._emit("rejected", job, by=caller.sub, reason=reason)
+    def _rejected(self, job: JobRecord, by: str, reason: str) -> None:
+        self._emit("rejected", job, by=by, reason=reason)
+        self._ended(job)
+
+    def _ended(self, job: JobRecord) -> None:
+        """After a job became terminal without a report (cancelled, rejected, lost): its `finished` event,
+        the metric, and the wake-up of its waiters (here and, through the notifier, on other replicas)."""
         self._finished(job)
-        self.metrics.finished.labels("rejected").inc()
-        self.notifier.job_finished(job_id, job)
-        return job
+        self.metrics.finished.labels(job.status).inc()
+        self.notifier.job_finished(job.id, job)
 
-    def approvals_waiting(self, labels: list[str], caller: Caller) -> int:
+    async def approvals_waiting(self, labels: list[str], caller: Caller) -> int:
         """How many jobs awaiting approval this worker could claim once approved (its labels, its credential's
         policies), up to APPROVALS_WAITING_CAP. A count only: a worker credential may not read jobs."""
-        return self.store.count_awaiting_approval(labels, caller.policies, APPROVALS_WAITING_CAP)
+        return await self.store.count_awaiting_approval(labels, caller.policies, APPROVALS_WAITING_CAP)
 
     def presence_window_s(self) -> float:
         """A long-polling worker is seen once per poll, a busy one once per heartbeat: allow both, with slack."""
         return self.settings.claim_max_wait_s + self.settings.heartbeat_timeout_s
 
-    def progress(self, job_id: str, caller: Caller) -> dict[str, Any]:
+    async def progress(self, job_id: str, caller: Caller) -> dict[str, Any]:
         """Where a job stands and whether a connected worker could take it (counts only, never worker ids
         of other callers' machines, except the one running this caller's job)."""
-        job = self.visible(job_id, caller)
+        job = await self.visible(job_id, caller)
         now = time.time()
-        live = self.store.live_workers(self.presence_window_s())
+        live = await self.store.live_workers(self.presence_window_s())
         wanted = set(job.labels)
         matching = [w for w in live if wanted <= set(w["labels"])]
         view: dict[str, Any] = {
@@ -354,10 +399,10 @@ class JobService:
             "workers_matching": len(matching), "stages_matching": sorted({w["stage"] for w in matching if w["stage"]}),
         }
         if job.status == "queued":
-            view["position"] = self.store.queue_position(job)
+            view["position"] = await self.store.queue_position(job)
         if job.worker_id is not None:  # running, or the worker that answered
             view["worker_id"] = job.worker_id
-            view["worker_stage"] = self.store.worker_stage(job.worker_id)
+            view["worker_stage"] = await self.store.worker_stage(job.worker_id)
         if job.status == "running":
             view["running_s"] = max(0.0, now - (job.claimed_at or now))
         return view
@@ -376,7 +421,8 @@ class JobService:
     ) -> tuple[JobRecord, str] | None:
         """Long-poll. `gone` completes when the worker hangs up: a dead poll must never take a job. `stage` (what
         the worker serves) is recorded with its labels, so clients can name the stage that answered. `looked`:
-        the caller has just tried a claim (and recorded the worker as seen), so the first look is read-only."""
+        the caller has just tried a claim (and recorded the worker as seen), so the first look is read-only.
+        Each wait is capped by the notifier's safety poll when wake-ups cross replicas (NOTIFY may be lost)."""
         deadline = time.monotonic() + min(max(wait_s, 0.0), self.settings.claim_max_wait_s)
         woken = looked  # the first look is a claim, so the worker's last_seen is recorded once per poll
         while True:
@@ -384,18 +430,18 @@ class JobService:
                 self.metrics.claim_polls.labels("abandoned").inc()
                 return None
             event = self.notifier.queue_event()  # taken before looking, so no wake-up is missed
-            if woken and not self.store.has_claimable(labels, caller.policies):
+            if woken and not await self.store.has_claimable(labels, caller.policies):
                 # Every waiting worker is woken by a new job; those the job is not for (or that lost the
                 # race for it) look without taking the write lock and go back to waiting.
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     self.metrics.claim_polls.labels("empty").inc()
                     return None
-                await self.notifier.wait_queue(event, remaining, gone)
+                await self.notifier.wait_queue(event, self.notifier.wait_cap(remaining), gone)
                 continue
             woken = True
-            with self.as_worker(worker_id, caller):
-                claimed = self._claim_now(worker_id, labels, caller, stage)
+            async with self.as_worker(worker_id, caller):
+                claimed = await self._claim_now(worker_id, labels, caller, stage)
             if claimed is not None:
                 self._claimed(claimed[0], worker_id)
                 return claimed
@@ -403,11 +449,11 @@ class JobService:
             if remaining <= 0:
                 self.metrics.claim_polls.labels("empty").inc()
                 return None
-            await self.notifier.wait_queue(event, remaining, gone)
+            await self.notifier.wait_queue(event, self.notifier.wait_cap(remaining), gone)
 
-    def _claim_now(self, worker_id: str, labels: list[str], caller: Caller,
+    async def _claim_now(self, worker_id: str, labels: list[str], caller: Caller,
                    stage: str | None) -> tuple[JobRecord, str] | None:
-        """One claim attempt and its audit record, inside the caller's `as_worker` transaction."""
+        """One claim attempt and its audit record, inside the caller's `as_worker` unit."""
 
         def sign(job: JobRecord, worker: str, attempt: int) -> tuple[str, str]:
             return self.security.sign_envelope(
@@ -421,10 +467,11 @@ class JobService:
                 attempt=attempt,
             )
 
-        claimed = self.store.claim(worker_id, labels, sign, claimed_by=caller.sub, policies=caller.policies,
-                                   stage=stage)
+        claimed = await self.store.claim(worker_id, labels, sign, claimed_by=caller.sub, policies=caller.policies,
+                                         stage=stage)
         if claimed is not None:
-            self._audit("job_claimed", caller, job_id=claimed[0].id, worker_id=worker_id, attempt=claimed[0].attempts)
+            await self._audit("job_claimed", caller, job_id=claimed[0].id, worker_id=worker_id,
+                              attempt=claimed[0].attempts)
         return claimed
 
     def _claimed(self, job: JobRecord, worker_id: str) -> None:
@@ -454,8 +501,11 @@ class JobService:
         never run twice, exactly as a claim response lost in transit.
         """
         claimed: list[tuple[JobRecord, str] | None] = []
-        job = self.report(job_id, body, caller,
-                          then=lambda: claimed.append(self._claim_now(str(body.worker_id), labels, caller, stage)))
+
+        async def claim_next() -> None:
+            claimed.append(await self._claim_now(str(body.worker_id), labels, caller, stage))
+
+        job = await self.report(job_id, body, caller, then=claim_next)
         first = claimed[0] if claimed else None
         if first is not None:
             self._claimed(first[0], str(body.worker_id))
@@ -465,43 +515,48 @@ class JobService:
             return job, None
         return job, await self.claim(str(body.worker_id), labels, wait_s, caller, gone, stage, looked=True)
 
-    def report(self, job_id: str, body: ExecutionResult, caller: Caller, *,
-               then: Callable[[], None] | None = None) -> JobRecord:
-        """Store a worker's result; `then` runs inside the same transaction, after it (the next claim)."""
+    async def report(self, job_id: str, body: ExecutionResult, caller: Caller, *,
+                     then: Callable[[], Awaitable[None]] | None = None) -> JobRecord:
+        """Store a worker's result; `then` runs inside the same unit, after it (the next claim)."""
         if body.status not in REPORTABLE_STATUSES:
             allowed = ", ".join(sorted(s.value for s in REPORTABLE_STATUSES))
             raise ApiError(422, "invalid_status", f"a worker may report only {allowed}; got {body.status.value!r}")
         if body.claim_id is None or body.worker_id is None:
             raise ApiError(422, "claim_required", "a result must carry the worker_id and claim_id of its claim")
         result = body.model_dump(mode="json")
-        png = self._take_picture(job_id, result, body.render.png_base64 if body.render is not None else None)
-        with self.as_worker(body.worker_id, caller):
-            job, requeued = self.store.report(job_id, body.worker_id, body.claim_id, result, reporter=caller.sub)
-            if png is not None and not requeued:  # same transaction: the picture and the result its entry describes
-                self.images.put(job_id, png, result["render"]["width"], result["render"]["height"],
-                                result["render"]["sha256"])
-            self._audit(
+        png = await self._take_picture(job_id, result, body.render.png_base64 if body.render is not None else None)
+        worker_id = body.worker_id
+        async with self.as_worker(worker_id, caller):
+            job, requeued = await self.store.report(job_id, worker_id, body.claim_id, result, reporter=caller.sub)
+            if png is not None and not requeued:  # same unit: the picture and the result its entry describes
+                await self.images.put(job_id, png, result["render"]["width"], result["render"]["height"],
+                                      result["render"]["sha256"])
+            await self._audit(
                 "job_requeued" if requeued else "job_reported",
                 caller,
                 job_id=job_id,
-                worker_id=body.worker_id,
+                worker_id=worker_id,
                 status=job.status,
             )
+            self.backend.after_commit(lambda: self._reported(job, worker_id, requeued))
             if then is not None:
-                then()
+                await then()
+        return job
+
+    def _reported(self, job: JobRecord, worker_id: str, requeued: bool) -> None:
+        """After a report committed: a requeued job wakes the claimers, a finished one its waiters."""
         if requeued:
-            self._output_used.pop(job_id, None)
-            self._emit("requeued", job, worker=body.worker_id, reason="never_started")
+            self._output_used.pop(job.id, None)
+            self._emit("requeued", job, worker=worker_id, reason="never_started")
             self.notifier.queue_changed()
-            return job
+            return
         self._finished(job)
         self.metrics.finished.labels(job.status).inc()
         if job.finished_at is not None:
             self.metrics.e2e_latency.observe(max(0.0, job.finished_at - job.created_at))
-        self.notifier.job_finished(job_id, job)
-        return job
+        self.notifier.job_finished(job.id, job)
 
-    def _take_picture(self, job_id: str, result: dict[str, Any], png_base64: str | None) -> bytes | None:
+    async def _take_picture(self, job_id: str, result: dict[str, Any], png_base64: str | None) -> bytes | None:
         """Move a reported PNG out of the result (it is stored beside the job, not inside its JSON) after
         checking it is a PNG of the size the job asked for and within KITGATE_MAX_IMAGE_BYTES. A picture
         that fails a check becomes a render error in the result; the job's own status is never changed."""
@@ -515,7 +570,7 @@ class JobService:
         entry.pop("png_base64", None)
         if not entry.get("ok"):
             return None
-        job = self.store.get(job_id)
+        job = await self.store.get(job_id)
         asked = (job.limits.get("render") if job is not None else None) or None
         limit = self.settings.max_image_bytes
         size = wire.png_size(png) if png is not None else None
@@ -537,10 +592,10 @@ class JobService:
         entry.update(width=size[0], height=size[1], bytes=len(png), sha256=hashlib.sha256(png).hexdigest())
         return png
 
-    def image(self, job_id: str, caller: Caller) -> StoredImage:
+    async def image(self, job_id: str, caller: Caller) -> StoredImage:
         """A job's picture, with the job's visibility; ImageNotFound says why there is none."""
-        job = self.visible(job_id, caller)
-        stored = self.images.get(job.id)
+        job = await self.visible(job_id, caller)
+        stored = await self.images.get(job.id)
         if stored is not None:
             return stored
         if not job.limits.get("render"):
@@ -554,44 +609,49 @@ class JobService:
         raise ImageNotFound(job.id, f"job {job.id!r} has no picture: {err.get('code')}: {err.get('message')}",
                             {"render": err, "hint": err.get("hint") or "see the job's result.render"})
 
-    def heartbeat(self, body: Any, caller: Caller) -> bool:
-        with self.as_worker(body.worker_id, caller):
-            return self.store.heartbeat(
+    async def heartbeat(self, body: Any, caller: Caller) -> bool:
+        async with self.as_worker(body.worker_id, caller):
+            return await self.store.heartbeat(
                 body.worker_id, body.job_id, body.claim_id, body.stage, body.state, reporter=caller.sub
             )
 
-    @contextlib.contextmanager
-    def as_worker(self, worker_id: str, caller: Caller) -> Iterator[None]:
-        """One transaction in which `caller` acts as `worker_id`: the id must be unbound, bound to this
+    @contextlib.asynccontextmanager
+    async def as_worker(self, worker_id: str, caller: Caller) -> AsyncIterator[None]:
+        """One unit of work in which `caller` acts as `worker_id`: the id must be unbound, bound to this
         credential, or bound to one that is no longer valid (then it moves here, audited)."""
         try:
-            with self.store.db.write():
-                previous = self.store.bind_worker(worker_id, caller.credential)
+            async with self.backend.unit():
+                previous = await self.store.bind_worker(worker_id, caller.credential)
                 if previous is not None:
-                    self._audit("worker.rebound", caller, worker_id=worker_id, previous=previous,
-                                credential=caller.credential)
+                    await self._audit("worker.rebound", caller, worker_id=worker_id, previous=previous,
+                                      credential=caller.credential)
                 yield
         except WorkerIdTaken:
-            self._audit("worker.identity_denied", caller, worker_id=worker_id, credential=caller.credential)
+            await self._audit("worker.identity_denied", caller, worker_id=worker_id, credential=caller.credential)
             raise
 
-    def release_worker(self, worker_id: str, caller: Caller) -> bool:
-        previous = self.store.release_worker(worker_id)  # WorkerNotFound: never seen
-        self._audit("worker.released", caller, worker_id=worker_id, previous=previous)
+    async def release_worker(self, worker_id: str, caller: Caller) -> bool:
+        async with self.backend.unit():
+            previous = await self.store.release_worker(worker_id)  # WorkerNotFound: never seen
+            await self._audit("worker.released", caller, worker_id=worker_id, previous=previous)
         return previous is not None
 
-    def sweep_lost(self) -> list[JobRecord]:
-        lost = self.store.mark_lost(self.settings.heartbeat_timeout_s)
-        for job in lost:
-            log.warning("job lost", extra={"fields": {"job_id": job.id, "worker_id": job.worker_id}})
-            self.metrics.finished.labels("lost").inc()
-            self._finished(job)
-            self.notifier.job_finished(job.id)
-            with contextlib.suppress(Exception):
-                self.security.audit.record(
+    async def sweep_lost(self) -> list[JobRecord]:
+        """Running jobs whose worker stopped heartbeating become `lost`, each with its `job_lost` record in
+        the same unit; their events, metrics and waiters' wake-ups follow the commit."""
+        async with self.backend.unit():
+            lost = await self.store.mark_lost(self.settings.heartbeat_timeout_s)
+            for job in lost:
+                await self.security.audit.record(
                     "job_lost", actor="controller", ip=None, request_id=None, job_id=job.id, worker_id=job.worker_id
                 )
+            self.backend.after_commit(lambda: self._lost(lost))
         return lost
+
+    def _lost(self, lost: list[JobRecord]) -> None:
+        for job in lost:
+            log.warning("job lost", extra={"fields": {"job_id": job.id, "worker_id": job.worker_id}})
+            self._ended(job)
 
     async def sweep_retention(self) -> int:
         """Delete terminal jobs that finished more than `job_retention_days` ago (0: keep them forever), with
@@ -603,7 +663,7 @@ class JobService:
         before = self.store.clock() - days * 86400.0
         purged = 0
         for _ in range(_RETENTION_BATCHES):
-            n = self.store.purge_finished(before, _RETENTION_BATCH)
+            n = await self.store.purge_finished(before, _RETENTION_BATCH)
             purged += n
             if n < _RETENTION_BATCH:
                 break
@@ -613,21 +673,32 @@ class JobService:
         return purged
 
     async def sweep_forever(self, stop: asyncio.Event) -> None:
-        """The one periodic task: the heartbeat clock, not a work poll; it also applies job retention."""
+        """The one periodic task: the heartbeat clock, not a work poll; it also applies job retention.
+
+        Each round runs only on the replica that holds the `sweeper` leadership now (PostgreSQL: an
+        advisory lock, so two replicas never mark the same jobs lost twice; SQLite: always this one)."""
         while not stop.is_set():
             try:
-                self.sweep_lost()
-            except Exception:  # a locked or full disk must not kill the sweeper
-                log.exception("lost-job sweep failed")
-            try:
-                await self.sweep_retention()
-            except Exception:
-                log.exception("job retention sweep failed")
+                async with self.backend.leader("sweeper") as lead:
+                    if lead:
+                        await self._sweep_round()
+            except Exception:  # an unreachable database must not kill the sweeper: the next round retries
+                log.exception("sweeper round failed")
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), self.settings.lost_check_interval_s)
 
+    async def _sweep_round(self) -> None:
+        try:
+            await self.sweep_lost()
+        except Exception:  # a locked or full disk must not kill the sweeper
+            log.exception("lost-job sweep failed")
+        try:
+            await self.sweep_retention()
+        except Exception:
+            log.exception("job retention sweep failed")
+
     # ---- live output (POST /v1/jobs/{id}/output) ------------------------------------------------
-    def relay_output(self, job_id: str, body: Any, caller: Caller) -> dict[str, int]:
+    async def relay_output(self, job_id: str, body: Any, caller: Caller) -> dict[str, int]:
         """Publish a running job's `started` marker and printed text as live events, for its claim holder only.
 
         Read-only on the store: the claim is checked like a result report (job running, same worker id,
@@ -635,7 +706,7 @@ class JobService:
         policy's `output_bytes` (the budget of the result's output too); past it, one event marked
         `truncated` is published and later text is counted, never published. Live output is a view: the
         result's `output` stays the record."""
-        job = self.store.get(job_id)
+        job = await self.store.get(job_id)
         if job is None:
             raise NotClaimed(job_id, body.worker_id)
         holds = (
@@ -645,7 +716,7 @@ class JobService:
             and job.claimed_by == caller.sub
             # the worker id must be bound to this very credential, as for a report (as_worker): another
             # token of the same subject holding the claim id is not the claim's holder
-            and self.store.worker_credential(body.worker_id) == caller.credential
+            and await self.store.worker_credential(body.worker_id) == caller.credential
         )
         if not holds:
             raise NotClaimed(job_id, body.worker_id)
@@ -711,8 +782,10 @@ class JobService:
         """The audit trail keeps the code hash; the code itself only with KITGATE_STORE_CODE_IN_AUDIT=true."""
         return {"code": code} if self.settings.store_code_in_audit else {}
 
-    def _audit(self, event: str, caller: Caller, **fields: Any) -> None:
-        self.security.audit.record(event, actor=caller.sub, ip=caller.ip, request_id=caller.request_id, **fields)
+    async def _audit(self, event: str, caller: Caller, **fields: Any) -> None:
+        """One audit record; inside a unit, it commits with the change it describes."""
+        await self.security.audit.record(event, actor=caller.sub, ip=caller.ip, request_id=caller.request_id,
+                                         **fields)
 
 
 @dataclass

@@ -1,12 +1,18 @@
-"""Prometheus metrics in a per-app registry (no global state, so several apps can live in one process)."""
+"""Prometheus metrics in a per-app registry (no global state, so several apps can live in one process).
+
+Why job counts are refreshed before a scrape rather than read by the collector: the store is async (it may
+be PostgreSQL across the network) and prometheus_client collects synchronously, so /metrics awaits
+`Metrics.refresh_counts()` first and the collector reports those counts.
+"""
 
 from __future__ import annotations
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
-from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
-from kitgate.controller.store import JobStore
+from kitgate.controller.backend import JobStoreApi
+from kitgate.controller.security.ratelimit import RateLimits
 from kitgate.protocol import JobStatus
 
 _STATUSES = tuple(s.value for s in JobStatus)
@@ -14,10 +20,11 @@ _LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 
 
 
 class _StoreCollector(Collector):
-    """Reads job counts from the store at scrape time, so the numbers are right after a restart too."""
+    """Job counts by status as last read from the store (`Metrics.refresh_counts`, awaited by /metrics before
+    it renders), so the numbers come from the store, right after a restart too, and agree across replicas."""
 
-    def __init__(self, store: JobStore) -> None:
-        self.store = store
+    def __init__(self) -> None:
+        self.counts: dict[str, int] = {}
 
     def describe(self):  # type: ignore[no-untyped-def]
         """Names only: lets the registry check for clashes without touching the store."""
@@ -25,7 +32,7 @@ class _StoreCollector(Collector):
         yield GaugeMetricFamily("kitgate_queue_depth", "Jobs queued and waiting for a worker")
 
     def collect(self):  # type: ignore[no-untyped-def]
-        counts = self.store.counts()
+        counts = self.counts
         jobs = GaugeMetricFamily("kitgate_jobs", "Jobs in the store by status", labels=["status"])
         for status in _STATUSES:
             jobs.add_metric([status], counts.get(status, 0))
@@ -35,8 +42,23 @@ class _StoreCollector(Collector):
         )
 
 
+class _RateLimitCollector(Collector):
+    """Whether rate limits fell back from Redis to this replica's memory, read from RateLimits at scrape time."""
+
+    def __init__(self, rates: RateLimits) -> None:
+        self.rates = rates
+
+    def collect(self):  # type: ignore[no-untyped-def]
+        yield CounterMetricFamily("kitgate_ratelimit_fallback", "Rate checks answered from this replica's "
+                                  "memory because Redis failed or was skipped after a failure",
+                                  value=self.rates.fallbacks)
+        yield GaugeMetricFamily("kitgate_ratelimit_degraded", "1 while Redis rate limits have fallen back to "
+                                "per-replica memory", value=1 if self.rates.degraded else 0)
+
+
 class Metrics:
-    def __init__(self, store: JobStore) -> None:
+    def __init__(self, store: JobStoreApi) -> None:
+        self.store = store
         self.registry = CollectorRegistry(auto_describe=True)
         r = self.registry
         self.requests = Counter(
@@ -67,11 +89,20 @@ class Metrics:
             "kitgate_job_latency_seconds", "Submit to result stored (end-to-end)", buckets=_LATENCY_BUCKETS, registry=r
         )
         self.claim_polls = Counter("kitgate_claims", "Claim requests by outcome", ["outcome"], registry=r)
-        self.registry.register(_StoreCollector(store))
+        self._store_counts = _StoreCollector()
+        self.registry.register(self._store_counts)
+
+    def watch_rate_limits(self, rates: RateLimits) -> None:
+        """kitgate_ratelimit_fallback_total and kitgate_ratelimit_degraded, from `rates` at scrape time."""
+        self.registry.register(_RateLimitCollector(rates))
 
     def observe_request(self, method: str, route: str, status: int, seconds: float) -> None:
         self.requests.labels(method, route, str(status)).inc()
         self.request_seconds.labels(route).observe(seconds)
+
+    async def refresh_counts(self) -> None:
+        """Read the job counts the next `render` reports (one GROUP BY on the jobs table)."""
+        self._store_counts.counts = await self.store.counts()
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

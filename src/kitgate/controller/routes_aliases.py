@@ -51,11 +51,11 @@ def router(ctx: AppContext) -> APIRouter:
 
     @api.get("/status/{task_id}", response_model=JobView, summary="Alias of GET /v1/jobs/{id}")
     async def status(task_id: JobId, caller: Caller = Depends(reader)) -> JobView:
-        return JobView.model_validate(svc.visible(task_id, caller).view())
+        return JobView.model_validate((await svc.visible(task_id, caller)).view())
 
     @api.get("/last_status", response_model=JobView, summary="The caller's most recent job")
     async def last_status(caller: Caller = Depends(reader)) -> JobView:
-        return JobView.model_validate(svc.last_job(caller).view())
+        return JobView.model_validate((await svc.last_job(caller)).view())
 
     @api.get(
         "/next_code",
@@ -80,6 +80,7 @@ def router(ctx: AppContext) -> APIRouter:
     @api.post("/status_update", response_model=JobView, summary="Alias of POST /v1/jobs/{id}/result")
     async def status_update(body: StatusUpdate, caller: Caller = Depends(worker)) -> JobView:
         result = body.model_dump(exclude={"task_id"})
-        return JobView.model_validate(svc.report(body.task_id, ExecutionResult.model_validate(result), caller).view())
+        job = await svc.report(body.task_id, ExecutionResult.model_validate(result), caller)
+        return JobView.model_validate(job.view())
 
     return api

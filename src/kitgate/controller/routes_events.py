@@ -63,7 +63,7 @@ def router(ctx: AppContext) -> APIRouter:
                                            description="resume after this event id (Last-Event-ID wins)")] = None,
     ) -> EventSourceResponse:
         if job_id is not None:
-            svc.visible(job_id, caller)  # 404 for another owner's job, exactly like GET /v1/jobs/{id}
+            await svc.visible(job_id, caller)  # 404 for another owner's job, exactly like GET /v1/jobs/{id}
         resume = last_event_id or after
         credential = caller.credential
         if not slots.try_take(credential):
@@ -99,6 +99,6 @@ def router(ctx: AppContext) -> APIRouter:
         summary="Live output of a claimed job (worker): printed text chunks and the started marker",
     )
     async def output(job_id: JobId, body: JobOutput, caller: Caller = Depends(worker)) -> JobOutputAccepted:
-        return JobOutputAccepted.model_validate(svc.relay_output(job_id, body, caller))
+        return JobOutputAccepted.model_validate(await svc.relay_output(job_id, body, caller))
 
     return api

@@ -29,7 +29,7 @@ def router(ctx: AppContext) -> APIRouter:
     @api.get("/jobs/{job_id}/image", response_class=Response, responses=PNG_RESPONSE,
              summary="The PNG the job asked for with render (404 with the reason when there is none)")
     async def image(job_id: JobId, request: Request, caller: Caller = Depends(reader)) -> Response:
-        stored = svc.image(job_id, caller)
+        stored = await svc.image(job_id, caller)
         etag = f'"{stored.sha256}"'
         headers = {
             "Cache-Control": "private, max-age=3600",  # a job's picture never changes once stored

@@ -54,12 +54,13 @@ def router(ctx: AppContext) -> APIRouter:
         limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     ) -> dict[str, Any]:
         audit_log = ctx.security.audit
-        records = audit_log.query(event=event, actor=actor, request_id=request_id, since_seq=since_seq,
-                                  since_ts=since_ts, limit=limit)
+        records = await audit_log.query(event=event, actor=actor, request_id=request_id, since_seq=since_seq,
+                                        since_ts=since_ts, limit=limit)
         return {"records": records, "next_seq": records[-1]["seq"] if len(records) == limit else None,
-                "head": audit_log.head()}
+                "head": await audit_log.head()}
 
-    def metrics_body() -> PlainTextResponse:
+    async def metrics_body() -> PlainTextResponse:
+        await ctx.metrics.refresh_counts()  # the job counts, read from the store (any replica's jobs) now
         return PlainTextResponse(ctx.metrics.render(), media_type="text/plain; version=0.0.4; charset=utf-8")
 
     @api.get("/metrics", tags=["metrics"], summary="Prometheus metrics (loopback clients when allowed, else admin)")
@@ -67,13 +68,13 @@ def router(ctx: AppContext) -> APIRouter:
         # the resolved client: behind a trusted proxy on loopback, the proxy's own address must not open this
         peer = ctx.security.client_ip(request) or ""
         if not (ctx.settings.metrics_allow_loopback and _loopback(peer)):
-            principal = ctx.security.authenticate(request, ("admin",), "admin")
+            principal = await ctx.security.authenticate(request, ("admin",), "admin")
             request.scope.setdefault("state", {})["principal_sub"] = principal.sub
-        return metrics_body()
+        return await metrics_body()
 
     @api.get("/v1/metrics", tags=["metrics"], summary="Prometheus metrics for admin tokens")
     async def metrics_v1(caller: Caller = Depends(metrics_admin)) -> PlainTextResponse:
-        return metrics_body()
+        return await metrics_body()
 
     return api
 

@@ -40,10 +40,10 @@ def router(ctx: AppContext) -> APIRouter:
 
     @api.post("/validate", response_model=ValidateResponse, summary="Compile under a policy; queue nothing")
     async def validate(body: ValidateRequest, caller: Caller = Depends(submitter)) -> ValidateResponse:
-        policy = svc.policy_for(caller, body.policy)
+        policy = await svc.policy_for(caller, body.policy)
         svc.check_size(body.code, policy)
         result = await svc.compile(body.code, policy)
-        ctx.security.audit.record(
+        await ctx.security.audit.record(
             "code_validated", actor=caller.sub, ip=caller.ip, request_id=caller.request_id, policy=policy.name,
             code_sha256=result.code_sha256, ok=result.ok, violations=len(result.violations),
         )
@@ -79,7 +79,7 @@ def router(ctx: AppContext) -> APIRouter:
         if everyone and not caller.is_admin:
             raise ApiError(403, "forbidden", "all=true needs the admin scope")
         limit = min(limit, ctx.settings.list_limit_max)
-        jobs = svc.list_jobs(caller, limit + 1, int(cursor) if cursor else None, status.value if status else None)
+        jobs = await svc.list_jobs(caller, limit + 1, int(cursor) if cursor else None, status.value if status else None)
         more = len(jobs) > limit
         jobs = jobs[:limit]
         return JobList(
@@ -93,32 +93,32 @@ def router(ctx: AppContext) -> APIRouter:
         caller: Caller = Depends(reader),
         wait_s: Annotated[float | None, Query(ge=0, le=600)] = None,
     ) -> JobView:
-        job = svc.visible(job_id, caller)
+        job = await svc.visible(job_id, caller)
         if wait_s and not job.terminal:
             job = await svc.wait(job_id, min(wait_s, ctx.settings.max_wait_s))
         return JobView.model_validate(job.view())
 
     @api.post("/jobs/{job_id}/cancel", response_model=JobView, summary="Cancel a queued or pending job")
     async def cancel(job_id: JobId, caller: Caller = Depends(submitter)) -> JobView:
-        return JobView.model_validate(svc.cancel(job_id, caller).view())
+        return JobView.model_validate((await svc.cancel(job_id, caller)).view())
 
     @api.post("/jobs/{job_id}/approve", response_model=JobView, summary="Release a job awaiting approval")
     async def approve(job_id: JobId, caller: Caller = Depends(admin)) -> JobView:
-        return JobView.model_validate(svc.approve(job_id, caller).view())
+        return JobView.model_validate((await svc.approve(job_id, caller)).view())
 
     @api.post("/jobs/{job_id}/reject", response_model=JobView,
               summary="Refuse a queued or pending job (admin): it ends `rejected`, error type rejected_by_operator")
     async def reject(job_id: JobId, body: RejectRequest, caller: Caller = Depends(admin)) -> JobView:
-        return JobView.model_validate(svc.reject(job_id, body.reason, caller).view())
+        return JobView.model_validate((await svc.reject(job_id, body.reason, caller)).view())
 
     @api.get("/jobs/{job_id}/progress", response_model=JobProgress,
              summary="Queue position, connected/matching workers, or the running worker and elapsed time")
     async def progress(job_id: JobId, caller: Caller = Depends(reader)) -> JobProgress:
-        return JobProgress.model_validate(svc.progress(job_id, caller))
+        return JobProgress.model_validate(await svc.progress(job_id, caller))
 
     @api.get("/jobs/{job_id}/code", response_model=JobCode, summary="The job's source code (owner or admin)")
     async def code(job_id: JobId, caller: Caller = Depends(reader)) -> JobCode:
-        job = svc.visible(job_id, caller)
+        job = await svc.visible(job_id, caller)
         return JobCode(job_id=job.id, code=job.code, code_sha256=job.code_sha256)
 
     # POST /jobs/{job_id}/result (a worker's report, and its next claim) is in routes_workers

@@ -59,10 +59,10 @@ def claim_body(job: JobRecord, envelope: str) -> dict[str, Any]:
             "policy_digest": job.policy_digest, "timeout_s": job.timeout_s, "envelope": envelope}
 
 
-def with_approvals_waiting(ctx: AppContext, resp: Response, labels: list[str], caller: Caller) -> Response:
+async def with_approvals_waiting(ctx: AppContext, resp: Response, labels: list[str], caller: Caller) -> Response:
     """The worker's claim answers carry how many approvals it waits on (a count, never which jobs), so its
     status window can point the operator at the console without a request of its own."""
-    resp.headers[APPROVALS_WAITING_HEADER] = str(ctx.service.approvals_waiting(labels, caller))
+    resp.headers[APPROVALS_WAITING_HEADER] = str(await ctx.service.approvals_waiting(labels, caller))
     return resp
 
 
@@ -110,7 +110,7 @@ async def long_poll_claim(
         if gone is not None:
             gone.cancel()
     resp = Response(status_code=204) if claimed is None else json_response(claim_body(*claimed))
-    return with_approvals_waiting(ctx, resp, labels, caller)
+    return await with_approvals_waiting(ctx, resp, labels, caller)
 
 
 async def report_and_claim(
@@ -126,7 +126,7 @@ async def report_and_claim(
             gone.cancel()
     resp = json_response({"job_id": job.id, "status": job.status,
                           "next": claim_body(*claimed) if claimed is not None else None})
-    return with_approvals_waiting(ctx, resp, labels, caller)
+    return await with_approvals_waiting(ctx, resp, labels, caller)
 
 
 def router(ctx: AppContext) -> APIRouter:
@@ -153,7 +153,7 @@ def router(ctx: AppContext) -> APIRouter:
     @api.post("/workers/heartbeat", response_model=HeartbeatResponse,
               summary="Worker liveness; cancel=true means abandon")
     async def heartbeat(body: HeartbeatRequest, caller: Caller = Depends(worker)) -> Response:
-        return json_response({"ok": True, "cancel": svc.heartbeat(body, caller)})
+        return json_response({"ok": True, "cancel": await svc.heartbeat(body, caller)})
 
     @api.post(
         "/jobs/{job_id}/result",
@@ -173,11 +173,12 @@ def router(ctx: AppContext) -> APIRouter:
     ) -> Response:
         if claim_next:
             return await report_and_claim(ctx, request, job_id, body, caller, next_labels(label or []), stage, wait_s)
-        return json_response(JobView.model_validate(svc.report(job_id, body, caller).view()).model_dump(mode="json"))
+        job = await svc.report(job_id, body, caller)
+        return json_response(JobView.model_validate(job.view()).model_dump(mode="json"))
 
     @api.get("/workers", summary="Workers seen by this controller (admin)")
     async def list_workers(caller: Caller = Depends(admin)) -> dict[str, Any]:
-        return {"workers": [with_presence(w, time.time(), svc.presence_window_s()) for w in svc.workers()]}
+        return {"workers": [with_presence(w, time.time(), svc.presence_window_s()) for w in await svc.workers()]}
 
     @api.post(
         "/workers/{worker_id}/release",
@@ -186,6 +187,6 @@ def router(ctx: AppContext) -> APIRouter:
         summary="Unbind a worker id from its credential (admin); the next credential to use it owns it",
     )
     async def release(worker_id: WorkerId, caller: Caller = Depends(admin)) -> WorkerReleased:
-        return WorkerReleased(worker_id=worker_id, released=svc.release_worker(worker_id, caller))
+        return WorkerReleased(worker_id=worker_id, released=await svc.release_worker(worker_id, caller))
 
     return api

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import socket
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -109,12 +109,15 @@ def _write_port_file(path: Path, port: int) -> None:
     os.replace(tmp, path)
 
 
-def serve(settings: Settings, port_file: Path | None = None, on_started: Callable[[Any, int], None] | None = None,
-          on_stopping: Callable[[Any], None] | None = None, on_stopped: Callable[[], None] | None = None) -> None:
+def serve(settings: Settings, port_file: Path | None = None,
+          on_started: Callable[[Any, int], Awaitable[None]] | None = None,
+          on_stopping: Callable[[Any], Awaitable[None]] | None = None,
+          on_stopped: Callable[[], None] | None = None) -> None:
     """Blocks until SIGINT/SIGTERM. The port file appears only once the app has started.
 
     `on_started(app, port)` runs once serving (the CLI prints where it listens); `on_stopping(app)` when a
-    stop begins, `on_stopped()` when it is done."""
+    stop begins, `on_stopped()` when it is done. The first two are awaited on the server's loop: they may
+    read the store, which is async."""
     import uvicorn
 
     from kitgate.controller.app import create_app
@@ -151,11 +154,11 @@ def serve(settings: Settings, port_file: Path | None = None, on_started: Callabl
             if port_file is not None and self.started:
                 _write_port_file(port_file, port)
             if on_started is not None and self.started:
-                on_started(app, port)
+                await on_started(app, port)
 
         async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
             if on_stopping is not None:
-                on_stopping(app)
+                await on_stopping(app)
             app.state.kitgate.notifier.stop()  # answer pending long-polls now instead of cancelling them
             app.state.kitgate.events.close()  # and end open event streams (clients reconnect elsewhere)
             await super().shutdown(sockets=sockets)

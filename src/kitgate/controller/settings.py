@@ -115,7 +115,7 @@ class Settings(BaseSettings):
     tls_cert: Path | None = None
     tls_key: Path | None = None
 
-    # rate limits (security/ratelimit.py: in process for memory://, `limits` on Redis)
+    # rate limits (security/ratelimit.py: in process for memory://, shared windows on Redis)
     rate_submit: str = Field("600/minute", description=_RATE_HELP)
     rate_read: str = Field("1200/minute", description=_RATE_HELP)
     rate_worker: str = Field("6000/minute", description=_RATE_HELP)
@@ -124,6 +124,10 @@ class Settings(BaseSettings):
     rate_storage: str = "memory://"
     rate_key_prefix: str = Field("kitgate", pattern=r"^[A-Za-z0-9_.:-]{1,64}$")
     rate_limits_enabled: bool = True
+    # Redis (rate_storage=redis://…): socket connect and read timeout per call; after a failure, each replica
+    # answers from its own memory window and retries Redis at most once per rate_redis_retry_s
+    rate_redis_timeout_s: float = Field(0.1, gt=0, le=10)
+    rate_redis_retry_s: float = Field(5.0, gt=0, le=3600)
 
     log_level: str = "info"
     log_json: bool = True

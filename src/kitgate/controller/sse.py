@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import TypeVar
 
 from kitgate.controller.events import LiveEvent, Subscription
@@ -63,13 +63,14 @@ def releaser(sub: Subscription, slots: StreamSlots, credential: str) -> Callable
 async def event_stream(
     sub: Subscription,
     release: Callable[[], None],
-    alive: Callable[[], bool],
+    alive: Callable[[], Awaitable[bool]],
     frame: Callable[[LiveEvent], Frame],
     first: Frame | None = None,
 ) -> AsyncIterator[Frame]:
     """`first` (if any), then each event as `frame(event)` until the subscription ends (client gone,
-    controller stopping, or cut off with a gap) or `alive()` turns false; `alive` is asked at least every
-    LIVENESS_S, so the check a request gets at its start is repeated while this one long request is open."""
+    controller stopping, or cut off with a gap) or `await alive()` turns false (it reads the store); `alive`
+    is asked at least every LIVENESS_S, so the check a request gets at its start is repeated while this one
+    long request is open."""
     try:
         if first is not None:
             yield first
@@ -79,7 +80,7 @@ async def event_stream(
             if ev is None and sub.closed:
                 return
             if time.monotonic() - checked >= LIVENESS_S:
-                if not alive():
+                if not await alive():
                     return
                 checked = time.monotonic()
             if ev is not None:

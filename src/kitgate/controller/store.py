@@ -74,7 +74,13 @@ _DDL = [
     "ALTER TABLE workers ADD COLUMN credential TEXT",  # "<kind>:<token or key id>" that owns the id
     # retention (purge_finished): finished jobs by age, so a sweep that finds nothing old costs one index probe
     "CREATE INDEX jobs_finished ON jobs(finished_at) WHERE finished_at IS NOT NULL",
+    # restart grace without amnesty: when a controller was last alive ('sweeper': the last mark_lost)
+    "CREATE TABLE controller_clock (name TEXT PRIMARY KEY, alive_at REAL NOT NULL)",
 ]
+_ALIVE_SQL = (
+    "INSERT INTO controller_clock(name, alive_at) VALUES('sweeper', ?)"
+    " ON CONFLICT(name) DO UPDATE SET alive_at=excluded.alive_at"
+)
 
 TERMINAL = TERMINAL_STATUSES  # kitgate.protocol.status; NOT_STARTED (the re-queue rule) is defined there too
 # Oldest finished first, through jobs_finished: `+status` keeps the planner off the status index, which would
@@ -521,7 +527,8 @@ class JobStore:
         return self._record(row)
 
     def mark_lost(self, timeout_s: float) -> list[JobRecord]:
-        """Running jobs whose claim stopped heartbeating become lost; they are never re-queued."""
+        """Running jobs whose claim stopped heartbeating become lost; they are never re-queued. The same
+        transaction records that a controller is alive now (the clock `recover_after_restart` reads)."""
         now = self.clock()
         result = json.dumps(
             {
@@ -535,6 +542,7 @@ class JobStore:
                 " RETURNING *",
                 (now, result, now - timeout_s),
             ).fetchall()
+            conn.execute(_ALIVE_SQL, (now,))
         return [self._record(r) for r in rows]
 
     def purge_finished(self, before: float, limit: int) -> int:
@@ -544,11 +552,30 @@ class JobStore:
         with self.db.write() as conn:
             return conn.execute(_PURGE_SQL, (before, *sorted(TERMINAL), limit)).rowcount
 
-    def recover_after_restart(self) -> int:
-        """Give running jobs a full heartbeat window after a restart, so a live worker can still report."""
+    def recover_after_restart(self, interval_s: float = 1.0) -> float:
+        """Restart grace without amnesty: credit running jobs with the time no controller was alive, no more.
+
+        gap = now - the last `mark_lost` (controller_clock 'sweeper'). When it is longer than two sweep
+        intervals (`interval_s`), nobody was watching the heartbeats for `gap` seconds, so each running job
+        gets `gap` added to its last heartbeat: a live worker keeps the rest of its window to heartbeat
+        again, and a dead one is lost after its timeout plus the real outage. A job that heartbeated after
+        the last sweep (the controller died within one interval of it) is credited up to now, never past it:
+        `heartbeat_at = MIN(heartbeat_at + gap, now)`, which for every job that heartbeated before the last
+        sweep is exactly `+ gap`. A crash-looping controller credits each outage once (this stamps the clock
+        too, so a restart that dies before its first sweep is not credited twice), never a fresh window per
+        restart; a restart while another replica was sweeping (gap short) credits nothing, and so does a
+        database that never recorded a sweep. Returns the seconds credited.
+        """
+        now = self.clock()
         with self.db.write() as conn:
-            cur = conn.execute("UPDATE jobs SET heartbeat_at=? WHERE status='running'", (self.clock(),))
-            return cur.rowcount
+            row = conn.execute("SELECT alive_at FROM controller_clock WHERE name='sweeper'").fetchone()
+            gap = 0.0 if row is None else now - float(row[0])
+            if gap > 2 * interval_s:
+                conn.execute("UPDATE jobs SET heartbeat_at=MIN(heartbeat_at+?, ?) WHERE status='running'", (gap, now))
+            else:
+                gap = 0.0
+            conn.execute(_ALIVE_SQL, (now,))  # this outage is credited: a later restart counts from here
+        return gap
 
     # ---- helpers -----------------------------------------------------------------------------
     def _transition(self, job_id: str, allowed: set[str], to: str, code: str) -> JobRecord:

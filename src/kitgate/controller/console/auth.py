@@ -65,15 +65,15 @@ class ConsoleAuth:
         secure = ctx.settings.console_cookie_secure
         self.secure = bool(ctx.settings.tls_cert) if secure is None else secure
 
-    def viewer(self, request: Request, scopes: tuple[str, ...], rate: str) -> Viewer:
+    async def viewer(self, request: Request, scopes: tuple[str, ...], rate: str) -> Viewer:
         """The signed-in caller with one of `scopes`; SignInRequired or ConsoleRefusal otherwise."""
         session_id = request.cookies.get(self.cookie, "")
         session = self.sessions.get(session_id) if session_id else None
         if session is None:
             raise SignInRequired()
         try:
-            principal = self.ctx.security.authenticate_session(request, session.principal, session.cidrs, scopes,
-                                                               rate)
+            principal = await self.ctx.security.authenticate_session(request, session.principal, session.cidrs,
+                                                                     scopes, rate)
         except ApiError as exc:
             if exc.status == 401:  # revoked, expired or deleted since sign-in: the session ends with it
                 self.sessions.drop(session_id)
@@ -84,15 +84,15 @@ class ConsoleAuth:
         caller = Caller(principal=principal, ip=ip, request_id=current_request_id(request.scope))
         return Viewer(caller, session, session_id)
 
-    def check_form(self, request: Request, viewer: Viewer, presented: str | None) -> None:
+    async def check_form(self, request: Request, viewer: Viewer, presented: str | None) -> None:
         """A state-changing form: same origin, and the session's CSRF token. 403 otherwise (audited)."""
         problem = origin_problem(request)
         if problem is None and not viewer.session.csrf_ok(presented):
             problem = "csrf_token_mismatch"
         if problem is not None:
-            self.ctx.security.audit.record("console.csrf_refused", actor=viewer.caller.sub, ip=viewer.caller.ip,
-                                           request_id=viewer.caller.request_id, path=request.url.path[:200],
-                                           reason=problem)
+            await self.ctx.security.audit.record("console.csrf_refused", actor=viewer.caller.sub,
+                                                 ip=viewer.caller.ip, request_id=viewer.caller.request_id,
+                                                 path=request.url.path[:200], reason=problem)
             raise ConsoleRefusal(403, "this form is out of date or did not come from the console; reload the page "
                                       "and try again")
 

@@ -15,7 +15,6 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
-from starlette.concurrency import run_in_threadpool
 
 from kitgate.controller.console import views
 from kitgate.controller.console.auth import CSRF_FIELD, ConsoleAuth, ConsoleRefusal, Viewer
@@ -42,11 +41,11 @@ def router(ctx: AppContext, auth: ConsoleAuth, pages: Pages) -> APIRouter:
     svc = ctx.service
     page = pages.render
 
-    def reader(request: Request) -> Viewer:
-        return auth.viewer(request, ("jobs:read",), "read")
+    async def reader(request: Request) -> Viewer:
+        return await auth.viewer(request, ("jobs:read",), "read")
 
-    def admin(request: Request) -> Viewer:
-        return auth.viewer(request, ("admin",), "admin")
+    async def admin(request: Request) -> Viewer:
+        return await auth.viewer(request, ("admin",), "admin")
 
     def policy_diff(name: str) -> PolicyDiff | None:
         try:
@@ -54,20 +53,20 @@ def router(ctx: AppContext, auth: ConsoleAuth, pages: Pages) -> APIRouter:
         except ApiError:  # the job's policy (or the baseline) is no longer installed
             return None
 
-    def visible(job_id: str, viewer: Viewer) -> JobRecord:
+    async def visible(job_id: str, viewer: Viewer) -> JobRecord:
         if not _JOB_ID.match(job_id):
             raise ConsoleRefusal(404, "no such job")
         try:
-            return svc.visible(job_id, viewer.caller)
+            return await svc.visible(job_id, viewer.caller)
         except DomainError:
             raise ConsoleRefusal(404, f"job {job_id} does not exist, or it is not yours to see") from None
 
-    def image_state(job: JobRecord, viewer: Viewer) -> tuple[bool, str | None]:
+    async def image_state(job: JobRecord, viewer: Viewer) -> tuple[bool, str | None]:
         """(has a picture, why not) for a job that asked for one; (False, None) when it did not ask."""
         if not job.limits.get("render"):
             return False, None
         try:
-            svc.image(job.id, viewer.caller)
+            await svc.image(job.id, viewer.caller)
             return True, None
         except DomainError as exc:
             return False, exc.message
@@ -84,13 +83,13 @@ def router(ctx: AppContext, auth: ConsoleAuth, pages: Pages) -> APIRouter:
     # ---- jobs ---------------------------------------------------------------------------------------
     @api.get("/jobs")
     async def jobs(request: Request) -> Response:
-        viewer = reader(request)
+        viewer = await reader(request)
         status = request.query_params.get("status") or None
         status = status if status in views.STATUSES else None
         policy = query_param(request, "policy", _POLICY)
         owner = query_param(request, "owner", _NAME) if viewer.is_admin else None
         before = query_int(request, "cursor")
-        rows = svc.list_jobs(viewer.caller, PAGE_SIZE + 1, before, status, policy, owner)
+        rows = await svc.list_jobs(viewer.caller, PAGE_SIZE + 1, before, status, policy, owner)
         more = len(rows) > PAGE_SIZE
         rows = rows[:PAGE_SIZE]
         filters = {k: v for k, v in (("status", status), ("policy", policy), ("owner", owner)) if v}
@@ -101,8 +100,8 @@ def router(ctx: AppContext, auth: ConsoleAuth, pages: Pages) -> APIRouter:
 
     @api.get("/jobs/{job_id}")
     async def job_page(request: Request, job_id: str) -> Response:
-        viewer = reader(request)
-        job = visible(job_id, viewer)
+        viewer = await reader(request)
+        job = await visible(job_id, viewer)
         result = job.result or {}
         flagged = views.flagged_lines(result)
         after_id = ctx.events.last_id  # the page shows everything up to here; the live feed resumes after it
@@ -110,9 +109,9 @@ def router(ctx: AppContext, auth: ConsoleAuth, pages: Pages) -> APIRouter:
         progress = None
         if not job.terminal:
             with contextlib.suppress(ApiError, DomainError):
-                progress = svc.progress(job.id, viewer.caller)
-        audit = [views.audit_row(r, viewer.is_admin) for r in ctx.security.audit.for_job(job.id)]
-        image, image_problem = image_state(job, viewer)
+                progress = await svc.progress(job.id, viewer.caller)
+        audit = [views.audit_row(r, viewer.is_admin) for r in await ctx.security.audit.for_job(job.id)]
+        image, image_problem = await image_state(job, viewer)
         value = result.get("value")
         return page(
             "job.html", viewer, job=job, lines=views.code_lines(job.code, flagged), flagged=sorted(flagged.items()),
@@ -125,10 +124,10 @@ def router(ctx: AppContext, auth: ConsoleAuth, pages: Pages) -> APIRouter:
 
     @api.get("/jobs/{job_id}/image")
     async def job_image(request: Request, job_id: str) -> Response:
-        viewer = reader(request)
-        visible(job_id, viewer)
+        viewer = await reader(request)
+        await visible(job_id, viewer)
         try:
-            stored = svc.image(job_id, viewer.caller)
+            stored = await svc.image(job_id, viewer.caller)
         except DomainError as exc:
             raise ConsoleRefusal(404, exc.message) from None
         if not stored.png.startswith(_PNG):  # never serve anything but a PNG as one
@@ -138,25 +137,25 @@ def router(ctx: AppContext, auth: ConsoleAuth, pages: Pages) -> APIRouter:
     # ---- operator actions ---------------------------------------------------------------------------
     @api.get("/approvals")
     async def approvals(request: Request) -> Response:
-        viewer = admin(request)
-        waiting = svc.list_jobs(viewer.caller, APPROVALS_SHOWN, None, "pending_approval")
+        viewer = await admin(request)
+        waiting = await svc.list_jobs(viewer.caller, APPROVALS_SHOWN, None, "pending_approval")
         items = [{"job": j, "row": views.job_row(j), "lines": views.code_lines(j.code, {}),
                   "diff": policy_diff(j.policy)} for j in reversed(waiting)]  # oldest first: first come
         return page("approvals.html", viewer, items=items, baseline=BASELINE)
 
     async def decided(request: Request, job_id: str) -> tuple[Viewer, dict[str, str]]:
         """An approve/reject POST: the admin scope again (whatever the page showed), then CSRF and origin."""
-        viewer = admin(request)
+        viewer = await admin(request)
         form = await read_form(request)
-        auth.check_form(request, viewer, form.get(CSRF_FIELD))
-        visible(job_id, viewer)
+        await auth.check_form(request, viewer, form.get(CSRF_FIELD))
+        await visible(job_id, viewer)
         return viewer, form
 
     @api.post("/jobs/{job_id}/approve")
     async def approve(request: Request, job_id: str) -> Response:
         viewer, _ = await decided(request, job_id)
         try:
-            svc.approve(job_id, viewer.caller)
+            await svc.approve(job_id, viewer.caller)
         except DomainError as exc:
             raise ConsoleRefusal(409, exc.message) from None
         return RedirectResponse(f"/console/jobs/{job_id}", status_code=303)
@@ -168,7 +167,7 @@ def router(ctx: AppContext, auth: ConsoleAuth, pages: Pages) -> APIRouter:
         if not 1 <= len(reason) <= 1000:
             raise ConsoleRefusal(422, "a rejection needs a reason of 1 to 1000 characters")
         try:
-            svc.reject(job_id, reason, viewer.caller)
+            await svc.reject(job_id, reason, viewer.caller)
         except DomainError as exc:
             raise ConsoleRefusal(409, exc.message) from None
         return RedirectResponse(f"/console/jobs/{job_id}", status_code=303)
@@ -176,30 +175,30 @@ def router(ctx: AppContext, auth: ConsoleAuth, pages: Pages) -> APIRouter:
     # ---- workers, policies, audit -------------------------------------------------------------------
     @api.get("/workers")
     async def workers(request: Request) -> Response:
-        viewer = admin(request)
+        viewer = await admin(request)
         now = time.time()
-        rows = [with_presence(w, now, svc.presence_window_s()) for w in svc.workers()]
+        rows = [with_presence(w, now, svc.presence_window_s()) for w in await svc.workers()]
         return page("workers.html", viewer, workers=rows, now=now)
 
     @api.get("/policies")
     async def policies(request: Request) -> Response:
-        viewer = reader(request)
+        viewer = await reader(request)
         items = [{"policy": p.public_dict(), "diff": policy_diff(p.name)} for p in svc.usable_policies(viewer.caller)]
         return page("policies.html", viewer, items=items, baseline=BASELINE, default=ctx.settings.default_policy)
 
     @api.get("/audit")
     async def audit(request: Request) -> Response:
-        viewer = admin(request)
+        viewer = await admin(request)
         event = query_param(request, "event", _EVENT)
         actor = query_param(request, "actor", _NAME)
         trail = ctx.security.audit
-        head = trail.head()
+        head = await trail.head()
         since = query_int(request, "since_seq")
         filtered = bool(event or actor)
         if since is None:  # unfiltered, the newest page; filtered, from the start
             since = 0 if filtered else max(0, head["seq"] - AUDIT_PAGE)
-        records = trail.query(event=event, actor=actor, since_seq=since, limit=AUDIT_PAGE)
-        chain = await run_in_threadpool(trail.verify_chain)  # O(records): off the event loop
+        records = await trail.query(event=event, actor=actor, since_seq=since, limit=AUDIT_PAGE)
+        chain = await trail.verify_chain()  # O(records): the backend keeps it off the event loop
         filters: dict[str, Any] = {k: v for k, v in (("event", event), ("actor", actor)) if v}
         next_url = (f"/console/audit?{urlencode({**filters, 'since_seq': records[-1]['seq']})}"
                     if len(records) == AUDIT_PAGE else None)

@@ -7,7 +7,10 @@ so the table says nothing a stolen memory dump could replay without the cookie.
 
 A session never outlives its credential: its expiry is the earlier of the console TTL and the token's
 (or API key's) own expiry, and every request re-checks that the credential is still live (revocation
-ends every session made from it). Sessions are in memory, so a controller restart signs everyone out.
+ends every session made from it). Sessions are in memory, so a controller restart signs everyone out,
+and they belong to one replica: behind a load balancer with several replicas, route /console with sticky
+sessions, or a viewer signs in again on the replica it lands on (docs/deploy.md). The revocation check
+reads the shared store, so revoking a credential ends its sessions on every replica.
 """
 
 from __future__ import annotations

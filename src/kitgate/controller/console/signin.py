@@ -52,7 +52,7 @@ def router(ctx: AppContext, auth: ConsoleAuth, sessions: SessionStore, pages: Pa
     @api.post("/login")
     async def login(request: Request) -> Response:
         ip = ctx.security.client_ip(request) or "unknown"
-        verdict = ctx.security.rates.hit("signin", ip)
+        verdict = await ctx.security.rates.hit("signin", ip)
         if not verdict.allowed:
             raise ConsoleRefusal(429, f"too many sign-in attempts; try again in {verdict.retry_after_s} s",
                                  {"Retry-After": str(verdict.retry_after_s)})
@@ -61,7 +61,7 @@ def router(ctx: AppContext, auth: ConsoleAuth, sessions: SessionStore, pages: Pa
         if problem is None and not tokens_equal(form.get("pre"), request.cookies.get(auth.cookie + PRE_COOKIE_SUFFIX)):
             problem = "login_token_mismatch"
         if problem is not None:
-            audit.record("console.csrf_refused", ip=ip, path="/console/login", reason=problem)
+            await audit.record("console.csrf_refused", ip=ip, path="/console/login", reason=problem)
             return form_page("The sign-in form expired or came from elsewhere. Please try again.", 403)
         secret = form.get("token", "").strip()
         if secret.lower().startswith("bearer "):
@@ -69,25 +69,25 @@ def router(ctx: AppContext, auth: ConsoleAuth, sessions: SessionStore, pages: Pa
         try:
             if not _CREDENTIAL.match(secret):
                 raise AuthFailure("malformed" if secret else "missing")
-            principal, cidrs, expires_at = ctx.security.verify_secret(secret)
+            principal, cidrs, expires_at = await ctx.security.verify_secret(secret)
         except AuthFailure as failure:
-            audit.record("auth.failed", ip=ip, path="/console/login", method="POST", reason=failure.reason)
+            await audit.record("auth.failed", ip=ip, path="/console/login", method="POST", reason=failure.reason)
             message = ("That token has expired: create a new one with `kitgate token create`." if failure.expired
                        else "That token was not accepted. Paste a kitgate token or API key with jobs:read or admin.")
             return form_page(message, 401)
         if not principal.has("jobs:read"):  # admin implies it; a worker credential never signs in
-            audit.record("auth.denied_scope", actor=principal.sub, ip=ip, path="/console/login",
-                         token_id=principal.token_id, needed=["jobs:read"])
+            await audit.record("auth.denied_scope", actor=principal.sub, ip=ip, path="/console/login",
+                               token_id=principal.token_id, needed=["jobs:read"])
             return form_page("That credential lacks the jobs:read scope the console needs "
                              "(worker tokens cannot sign in).", 403)
         session_id, session = sessions.create(principal, cidrs, expires_at)
         try:  # the allow-list and the credential's own networks apply from the first page on
-            ctx.security.authenticate_session(request, principal, cidrs, ("jobs:read",), "read")
+            await ctx.security.authenticate_session(request, principal, cidrs, ("jobs:read",), "read")
         except ApiError as exc:
             sessions.drop(session_id)
             return form_page(exc.message, exc.status)
-        audit.record("console.signed_in", actor=principal.sub, ip=ip, token_id=principal.token_id,
-                     kind=principal.kind, expires_at=round(session.expires_at))
+        await audit.record("console.signed_in", actor=principal.sub, ip=ip, token_id=principal.token_id,
+                           kind=principal.kind, expires_at=round(session.expires_at))
         response = RedirectResponse("/console/jobs", status_code=303)
         response.set_cookie(auth.cookie, session_id, max_age=max(1, int(session.expires_at - time.time())),
                             path=COOKIE_PATH, httponly=True, samesite="strict", secure=auth.secure)
@@ -97,12 +97,12 @@ def router(ctx: AppContext, auth: ConsoleAuth, sessions: SessionStore, pages: Pa
 
     @api.post("/logout")
     async def logout(request: Request) -> Response:
-        viewer = auth.viewer(request, ("jobs:read",), "read")
+        viewer = await auth.viewer(request, ("jobs:read",), "read")
         form = await read_form(request)
-        auth.check_form(request, viewer, form.get(CSRF_FIELD))
+        await auth.check_form(request, viewer, form.get(CSRF_FIELD))
         sessions.drop(viewer.session_id)
-        audit.record("console.signed_out", actor=viewer.caller.sub, ip=viewer.caller.ip,
-                     request_id=viewer.caller.request_id)
+        await audit.record("console.signed_out", actor=viewer.caller.sub, ip=viewer.caller.ip,
+                           request_id=viewer.caller.request_id)
         response = RedirectResponse("/console/login", status_code=303)
         response.delete_cookie(auth.cookie, path=COOKIE_PATH, httponly=True, samesite="strict", secure=auth.secure)
         return response

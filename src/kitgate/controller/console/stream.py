@@ -44,11 +44,11 @@ def router(ctx: AppContext, auth: ConsoleAuth, sessions: SessionStore) -> APIRou
 
     @api.get("/events")
     async def events(request: Request) -> Response:
-        viewer = auth.viewer(request, ("jobs:read",), "read")
+        viewer = await auth.viewer(request, ("jobs:read",), "read")
         job_id = query_param(request, "job", _JOB_ID)
         if job_id is not None:
             try:
-                ctx.service.visible(job_id, viewer.caller)
+                await ctx.service.visible(job_id, viewer.caller)
             except DomainError:
                 raise ConsoleRefusal(404, f"job {job_id} does not exist, or it is not yours to see") from None
         after_id = query_int(request, "after")
@@ -67,11 +67,11 @@ def router(ctx: AppContext, auth: ConsoleAuth, sessions: SessionStore) -> APIRou
             slots.give_back(credential)
             raise
 
-        def alive() -> bool:
+        async def alive() -> bool:
             """The session still exists and its credential is still live; a revoked one ends the session."""
             if sessions.get(sid) is None:
                 return False
-            if not ctx.security.credential_live(credential):
+            if not await ctx.security.credential_live(credential):
                 sessions.drop(sid)
                 return False
             return True

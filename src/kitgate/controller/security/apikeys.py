@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from kitgate.controller.db import Database
-from kitgate.controller.security.principal import SCOPES, Principal
-from kitgate.controller.security.tokens import AuthFailure
+from kitgate.controller.security.principal import Principal
+from kitgate.controller.security.tokens import AuthFailure, checked_scopes
 
 PREFIX = "kg_"
 _SHAPE = re.compile(r"^kg_([0-9a-f]{16})_([A-Za-z0-9_-]{43})$")
@@ -52,7 +52,8 @@ class ApiKeyRecord:
         return {k: getattr(self, k) for k in self.__dataclass_fields__}
 
 
-def _row(row: Any) -> ApiKeyRecord:
+def record_from_row(row: Any) -> ApiKeyRecord:
+    """An apikeys row (SQLite or PostgreSQL: same columns, JSON lists as text) as an ApiKeyRecord."""
     return ApiKeyRecord(
         id=row["id"], sub=row["sub"], scopes=json.loads(row["scopes"]),
         policies=json.loads(row["policies"]) if row["policies"] else None,
@@ -61,56 +62,77 @@ def _row(row: Any) -> ApiKeyRecord:
     )
 
 
+_row = record_from_row
+
+# the INSERT both engines run (placeholders differ: "?" for SQLite, "%s" for PostgreSQL)
+INSERT_COLUMNS = "id, sub, scopes, policies, cidrs, digest, created_at, expires_at"
+
+
+def new_key(sub: str, scopes: list[str], *, ttl_s: int | None, policies: list[str] | None,
+            cidrs: list[str] | None, now: float) -> tuple[str, str, tuple[object, ...]]:
+    """(key, key id, row in INSERT_COLUMNS order) for a new key. ValueError for an unknown scope."""
+    scopes = checked_scopes(scopes)
+    key_id = secrets.token_hex(8)
+    key = f"{PREFIX}{key_id}_{secrets.token_urlsafe(32)}"
+    row = (key_id, sub, json.dumps(scopes), json.dumps(policies) if policies else None,
+           json.dumps(cidrs) if cidrs else None, _digest(key), now, now + ttl_s if ttl_s else None)
+    return key, key_id, row
+
+
+def key_id_of(key: str) -> str:
+    """The id part of a well-shaped key; AuthFailure("apikey_malformed") for anything else."""
+    match = _SHAPE.match(key)
+    if not match:
+        raise AuthFailure("apikey_malformed")
+    return match.group(1)
+
+
+def principal_for(key: str, row: Any | None, now: float) -> tuple[Principal, ApiKeyRecord]:
+    """The checks after the row lookup: the digest (constant-time, and as costly for an unknown id), then
+    revocation and expiry. `row` is the apikeys row of `key_id_of(key)`, or None."""
+    stored = row["digest"] if row is not None else _DUMMY_DIGEST
+    if not hmac.compare_digest(stored, _digest(key)) or row is None:
+        raise AuthFailure("apikey_unknown")
+    record = record_from_row(row)
+    if record.revoked_at is not None:
+        raise AuthFailure("apikey_revoked")
+    if record.expires_at is not None and record.expires_at <= now:
+        raise AuthFailure("apikey_expired")  # told to the caller: only reached with the right secret
+    principal = Principal(
+        sub=record.sub, kind="apikey", scopes=frozenset(record.scopes),
+        policies=frozenset(record.policies) if record.policies else None, token_id=record.id,
+    )
+    return principal, record
+
+
 class ApiKeyStore:
+    """API keys on the embedded SQLite database (PostgreSQL: kitgate.controller.pg.apikeys, same checks)."""
+
     def __init__(self, db: Database) -> None:
         self.db = db
         db.migrate("apikeys", _DDL)
 
     def issue(self, sub: str, scopes: list[str], *, ttl_s: int | None = None, policies: list[str] | None = None,
               cidrs: list[str] | None = None) -> tuple[str, ApiKeyRecord]:
-        bad = sorted(set(scopes) - set(SCOPES))
-        if bad or not scopes:
-            raise ValueError(f"unknown scope(s) {bad}; choose from {', '.join(SCOPES)}")
-        key_id = secrets.token_hex(8)
-        key = f"{PREFIX}{key_id}_{secrets.token_urlsafe(32)}"
-        now = time.time()
+        key, key_id, row = new_key(sub, scopes, ttl_s=ttl_s, policies=policies, cidrs=cidrs, now=time.time())
         with self.db.write() as conn:
-            conn.execute(
-                "INSERT INTO apikeys(id, sub, scopes, policies, cidrs, digest, created_at, expires_at) "
-                "VALUES(?,?,?,?,?,?,?,?)",
-                (key_id, sub, json.dumps(sorted(set(scopes))), json.dumps(policies) if policies else None,
-                 json.dumps(cidrs) if cidrs else None, _digest(key), now, now + ttl_s if ttl_s else None),
-            )
+            conn.execute(f"INSERT INTO apikeys({INSERT_COLUMNS}) VALUES(?,?,?,?,?,?,?,?)", row)  # noqa: S608
         record = self.get(key_id)
         assert record is not None
         return key, record
 
     def verify(self, key: str) -> tuple[Principal, ApiKeyRecord]:
-        match = _SHAPE.match(key)
-        if not match:
-            raise AuthFailure("apikey_malformed")
-        row = self.db.connection().execute("SELECT * FROM apikeys WHERE id=?", (match.group(1),)).fetchone()
-        stored = row["digest"] if row else _DUMMY_DIGEST
-        if not hmac.compare_digest(stored, _digest(key)) or row is None:
-            raise AuthFailure("apikey_unknown")
-        record = _row(row)
-        if record.revoked_at is not None:
-            raise AuthFailure("apikey_revoked")
-        if record.expires_at is not None and record.expires_at <= time.time():
-            raise AuthFailure("apikey_expired")  # told to the caller: only reached with the right secret
-        principal = Principal(
-            sub=record.sub, kind="apikey", scopes=frozenset(record.scopes),
-            policies=frozenset(record.policies) if record.policies else None, token_id=record.id,
-        )
-        return principal, record
+        key_id = key_id_of(key)
+        row = self.db.connection().execute("SELECT * FROM apikeys WHERE id=?", (key_id,)).fetchone()
+        return principal_for(key, row, time.time())
 
     def get(self, key_id: str) -> ApiKeyRecord | None:
         row = self.db.connection().execute("SELECT * FROM apikeys WHERE id=?", (key_id,)).fetchone()
-        return _row(row) if row else None
+        return record_from_row(row) if row else None
 
     def list(self) -> list[ApiKeyRecord]:
         rows = self.db.connection().execute("SELECT * FROM apikeys ORDER BY created_at").fetchall()
-        return [_row(r) for r in rows]
+        return [record_from_row(r) for r in rows]
 
     def revoke(self, key_id: str) -> bool:
         with self.db.write() as conn:

@@ -1,4 +1,9 @@
-"""Ed25519 key ring on disk: one active signing key per purpose, older keys kept to verify until retired."""
+"""Ed25519 key ring on disk: one active signing key per purpose, older keys kept to verify until retired.
+
+Why files and not the database: a signing key in the store would hand every reader of a backup the power
+to mint tokens. The key dir (KITGATE_KEYS_DIR, default <data_dir>/keys) is made once by `kitgate init`
+(or by the first `kitgate serve` on SQLite) and shared read-only by every replica; replicas never write it.
+"""
 
 from __future__ import annotations
 
@@ -12,8 +17,12 @@ from pathlib import Path
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-PURPOSES = ("token", "envelope")
+PURPOSES = ("token", "envelope", "audit")  # audit: the PostgreSQL trail's signed checkpoints (pg/audit.py)
 _REFRESH_EVERY_S = 2.0
+
+
+class KeysMissing(ValueError):
+    """The key dir lacks a signing key for some purpose and this process may not create one."""
 
 
 @dataclass(frozen=True)
@@ -40,17 +49,43 @@ def _write_private(path: Path, data: bytes) -> None:
 
 
 class KeyRing:
-    """Keys live in <data_dir>/keys/<purpose>-<created>-<kid>.pem (0600); the newest one signs."""
+    """Keys live in <keys_dir>/<purpose>-<created>-<kid>.pem (0600); the newest one at load time signs.
 
-    def __init__(self, data_dir: Path) -> None:
-        self.dir = Path(data_dir) / "keys"
+    A running process re-reads the dir when it meets an unknown `kid` (at most every few seconds), so keys
+    rotated by the CLI verify at once everywhere. That re-read adds keys to verify with but never changes
+    the signing key: a replica moves to a newly rotated key at its next start, so an operator decides when
+    (after the workers have the new public key, docs/deploy.md), not whoever sends an unknown `kid`.
+    """
+
+    def __init__(self, keys_dir: Path) -> None:
+        self.dir = Path(keys_dir)
         self._keys: dict[str, list[SigningKey]] = {}
+        self._active: dict[str, SigningKey] = {}
         self._refreshed_at = time.monotonic()
 
     def load(self, create: bool = True) -> None:
-        self.dir.mkdir(parents=True, exist_ok=True)
-        os.chmod(self.dir, 0o700)
+        """Read every key. `create`: make the dir (0700) and a key for each purpose that has none (the
+        embedded SQLite default, `kitgate init`). Without it, a purpose with no key raises KeysMissing
+        naming the dir and `kitgate init`; the dir is only read (it may be a read-only mount)."""
+        if create:
+            self.dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+            if self.dir.stat().st_uid == os.geteuid():  # tighten our own dir; a mount someone else owns stays
+                os.chmod(self.dir, 0o700)
+        keys = self._read()
+        missing = [p for p in PURPOSES if not keys[p]]
+        if missing and not create:
+            where = "does not exist" if not self.dir.is_dir() else f"has no {' or '.join(missing)} signing key"
+            raise KeysMissing(f"key dir {self.dir} (KITGATE_KEYS_DIR) {where}: run `kitgate init` once with this "
+                              "KITGATE_KEYS_DIR, then give every replica the same dir (read-only)")
+        self._keys = keys
+        self._active = {p: keys[p][-1] for p in PURPOSES if keys[p]}
+        for purpose in missing:
+            self.rotate(purpose)
+
+    def _read(self) -> dict[str, list[SigningKey]]:
         keys: dict[str, list[SigningKey]] = {p: [] for p in PURPOSES}
+        if not self.dir.is_dir():
+            return keys
         for path in sorted(self.dir.glob("*.pem")):
             parts = path.stem.split("-", 2)
             if len(parts) != 3 or parts[0] not in keys or not parts[1].isdigit():
@@ -60,28 +95,30 @@ class KeyRing:
             if not isinstance(private, Ed25519PrivateKey):
                 raise ValueError(f"{path.name} is not an Ed25519 key")
             keys[purpose].append(SigningKey(kid, purpose, int(created) / 1000, private))
-        self._keys = keys
-        for purpose in PURPOSES:
-            if not keys[purpose] and create:
-                self.rotate(purpose)
+        return keys
 
     def rotate(self, purpose: str) -> SigningKey:
+        """Write a new key for `purpose`; this process signs with it from now on (others at their next start)."""
         if purpose not in PURPOSES:
             raise ValueError(f"unknown key purpose {purpose!r}")
         private = Ed25519PrivateKey.generate()
         kid = secrets.token_hex(8)
-        created = int(time.time() * 1000)
+        # strictly after the newest key known here: file names sort by this number, and two rotations in
+        # one millisecond must not leave the choice of the signing key to the random kid
+        newest = max((round(k.created_at * 1000) for k in self._keys.get(purpose, [])), default=0)
+        created = max(int(time.time() * 1000), newest + 1)
         pem = private.private_bytes(
             serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
         )
-        self.dir.mkdir(parents=True, exist_ok=True)
+        self.dir.mkdir(mode=0o700, parents=True, exist_ok=True)
         _write_private(self.dir / f"{purpose}-{created:015d}-{kid}.pem", pem)
         key = SigningKey(kid, purpose, created / 1000, private)
         self._keys.setdefault(purpose, []).append(key)
+        self._active[purpose] = key
         return key
 
     def active(self, purpose: str) -> SigningKey:
-        return self._keys[purpose][-1]
+        return self._active[purpose]
 
     def verifying_key(self, purpose: str, kid: str) -> Ed25519PublicKey | None:
         """A miss re-reads the key dir (at most every few seconds), so a key rotated by the CLI verifies at once."""
@@ -93,9 +130,13 @@ class KeyRing:
             return None
         self._refreshed_at = now
         try:
-            self.load(create=False)
+            found = self._read()
         except (OSError, ValueError):
             return None  # a broken file in the key dir must not take verification down; keep the loaded keys
+        for p, loaded in found.items():
+            known = {k.kid for k in self._keys.get(p, [])}
+            self._keys.setdefault(p, []).extend(k for k in loaded if k.kid not in known)
+            self._keys[p].sort(key=lambda k: k.created_at)
         return next((k.public for k in self._keys.get(purpose, []) if k.kid == kid), None)
 
     def verifying_keys(self, purpose: str) -> dict[str, Ed25519PublicKey]:

@@ -1,4 +1,9 @@
-"""The security layer the controller puts in front of every endpoint but /healthz and /readyz."""
+"""The security layer the controller puts in front of every endpoint but /healthz and /readyz.
+
+Why it awaits: credentials, refusals and rate limits read and write durable state through the async store
+boundary (backend.py), which is PostgreSQL shared by several replicas or the embedded SQLite file. The
+signing keys are never in that store: they are files in KITGATE_KEYS_DIR, read here at start-up.
+"""
 
 from __future__ import annotations
 
@@ -12,11 +17,10 @@ from typing import Any
 from fastapi import Request
 from starlette.types import Receive, Scope, Send
 
-from kitgate.controller.db import Database
+from kitgate.controller.backend import ApiKeyStoreApi, AuditApi, Backend, TokenStoreApi
 from kitgate.controller.errors import ApiError
 from kitgate.controller.logging import current_request_id
-from kitgate.controller.security.apikeys import ApiKeyStore, looks_like_apikey
-from kitgate.controller.security.audit import AuditLog
+from kitgate.controller.security.apikeys import looks_like_apikey
 from kitgate.controller.security.bodylimit import read_limited_body, send_envelope
 from kitgate.controller.security.headerlimit import header_problem
 from kitgate.controller.security.jsonshape import ShapeLimits
@@ -24,7 +28,7 @@ from kitgate.controller.security.keys import KeyRing
 from kitgate.controller.security.netguard import client_ip, in_networks, parse_networks
 from kitgate.controller.security.principal import SCOPES, Principal
 from kitgate.controller.security.ratelimit import RateLimits, Verdict
-from kitgate.controller.security.tokens import AuthFailure, TokenStore
+from kitgate.controller.security.tokens import AuthFailure
 from kitgate.controller.settings import Settings
 from kitgate.protocol.claims import build_claims, sign_claim
 
@@ -51,45 +55,65 @@ def write_secret(path: Path, secret: str) -> None:
 
 
 class SecurityLayer:
-    def __init__(self, settings: Settings, db: Database) -> None:
+    def __init__(self, settings: Settings, backend: Backend) -> None:
         self.settings = settings
-        self.db = db
-        self.keys = KeyRing(settings.data_dir)
-        self.audit = AuditLog(db)
-        self.tokens: TokenStore | None = None
-        self.rates = RateLimits(settings)
-        self.apikeys: ApiKeyStore | None = None
+        self.backend = backend
+        assert settings.keys_dir is not None  # Settings fills it in (<data_dir>/keys by default)
+        self.keys = KeyRing(settings.keys_dir)
+        self.audit: AuditApi = backend.audit
+        self.tokens: TokenStoreApi | None = None
+        self.rates = RateLimits(settings, on_change=self._rates_changed)
+        self.apikeys: ApiKeyStoreApi | None = None
         self._allow = parse_networks(settings.allow_cidrs)
         self._trusted = parse_networks(settings.trusted_proxies)
         self._limited: dict[tuple[str, str], tuple[float, int]] = {}
         self._shape = ShapeLimits(settings.max_json_depth, settings.max_json_containers)
 
     # ---- lifecycle -----------------------------------------------------------------------------
-    def startup(self) -> None:
+    async def startup(self) -> None:
+        """Keys from KITGATE_KEYS_DIR, the credential stores from the backend.
+
+        Embedded SQLite (one controller, `make demo`): missing keys and the first admin token are created
+        here. PostgreSQL (several replicas): never; `kitgate init` makes them once, and a replica without
+        keys stops with KeysMissing (one line naming the dir and `kitgate init`)."""
         self.settings.data_dir.mkdir(parents=True, exist_ok=True)
         os.chmod(self.settings.data_dir, 0o700)
-        self.keys.load(create=True)
-        self.tokens = TokenStore(self.db, self.keys, self.settings.token_issuer, self.settings.token_audience)
-        self.apikeys = ApiKeyStore(self.db)
-        admin_file = self.settings.data_dir / ADMIN_TOKEN_FILE
-        if not admin_file.exists() and not self.tokens.has_admin():
-            token, record = self.tokens.issue("admin", ["admin", "jobs:submit", "jobs:read"],
-                                              ttl_s=self.settings.default_token_ttl_s)
-            write_secret(admin_file, token)
-            self.audit.record("token.created", actor="system", token_id=record.jti, sub="admin",
-                              scopes=record.scopes, note="first admin token written to the data dir")
+        embedded = self.backend.kind == "sqlite"
+        self.keys.load(create=embedded)
+        self.tokens = self.backend.token_store(self.keys, self.settings.token_issuer, self.settings.token_audience)
+        self.apikeys = self.backend.apikey_store()
+        self.backend.jobs.credential_live = self.credential_live
+        if embedded:
+            await self._first_admin_token(self.tokens)
 
-    def credential_live(self, credential: str) -> bool:
+    async def _first_admin_token(self, tokens: TokenStoreApi) -> None:
+        """The demo's first admin token, written to <data_dir>/admin.token (0600) with its audit record in
+        one unit: a file that cannot be written leaves no token behind."""
+        admin_file = self.settings.data_dir / ADMIN_TOKEN_FILE
+        if admin_file.exists() or await tokens.has_admin():
+            return
+        async with self.backend.unit():
+            token, record = await tokens.issue("admin", ["admin", "jobs:submit", "jobs:read"],
+                                               ttl_s=self.settings.default_token_ttl_s)
+            write_secret(admin_file, token)
+            await self.audit.record("token.created", actor="system", token_id=record.jti, sub="admin",
+                                    scopes=record.scopes, note="first admin token written to the data dir")
+
+    async def _rates_changed(self, state: str, detail: str) -> None:
+        """The rate limiter moved between its shared store and the per-replica fallback (Redis down or back)."""
+        await self.audit.record("ratelimit." + state, actor="controller", ip=None, request_id=None, detail=detail)
+
+    async def credential_live(self, credential: str) -> bool:
         """Is "<kind>:<id>" (what a worker id is bound to) a credential that would still be accepted?
         Revoked, expired and deleted ones are not: the worker id they held may then move to another."""
         assert self.tokens is not None and self.apikeys is not None, "security layer not started"
         kind, _, ident = credential.partition(":")
         now = time.time()
         if kind == "token":
-            token = self.tokens.get(ident)
+            token = await self.tokens.get(ident)
             return token is not None and token.revoked_at is None and token.expires_at > now
         if kind == "apikey":
-            key = self.apikeys.get(ident)
+            key = await self.apikeys.get(ident)
             return key is not None and key.revoked_at is None and (key.expires_at is None or key.expires_at > now)
         return False
 
@@ -106,20 +130,20 @@ class SecurityLayer:
         Returns the `receive` that replays the buffered body, or None when the request was answered."""
         problem = header_problem(scope, self.settings.max_header_bytes, self.settings.max_headers)
         if problem is not None:
-            self._header_flood(scope, problem)
+            await self._header_flood(scope, problem)
             await send_envelope(scope, send, 431, "headers_too_large", problem)
             return None
         return await read_limited_body(scope, receive, send, self.settings.max_body_bytes, self._shape)
 
-    def _header_flood(self, scope: Scope, problem: str) -> None:
+    async def _header_flood(self, scope: Scope, problem: str) -> None:
         """Audited like a bad credential (spending the anon budget), so a flood cannot flood the trail."""
         client = scope.get("client")
         xff = next((v.decode("latin-1") for k, v in scope.get("headers", []) if k == b"x-forwarded-for"), None)
         ip = client_ip(client[0] if client else None, xff, self._trusted)
-        if not self.rates.hit("anon", ip or "unknown").allowed:
+        if not (await self.rates.hit("anon", ip or "unknown")).allowed:
             return
-        self.audit.record("request.refused", actor=None, ip=ip, request_id=current_request_id(scope),
-                          path=str(scope.get("path", ""))[:200], method=scope.get("method"), reason=problem)
+        await self.audit.record("request.refused", actor=None, ip=ip, request_id=current_request_id(scope),
+                                path=str(scope.get("path", ""))[:200], method=scope.get("method"), reason=problem)
 
     # ---- per request ---------------------------------------------------------------------------
     def client_ip(self, request: Request) -> str | None:
@@ -134,76 +158,76 @@ class SecurityLayer:
             raise ValueError(f"unknown rate bucket {rate!r}")
 
         async def dependency(request: Request) -> Principal:
-            return self.authenticate(request, scopes, rate)
+            return await self.authenticate(request, scopes, rate)
 
         return dependency
 
-    def authenticate(self, request: Request, scopes: tuple[str, ...], rate: str) -> Principal:
+    async def authenticate(self, request: Request, scopes: tuple[str, ...], rate: str) -> Principal:
         """Network, credential, token network, rate, scope, in that order; every refusal is audited.
 
         Refusals before a credential is accepted spend the caller IP's anon budget, so a flood of bad
         credentials (or of requests from a refused network) ends in 429 instead of one audit row each.
         """
-        ip, rid = self._network_gate(request)
+        ip, rid = await self._network_gate(request)
         try:
-            principal, cidrs = self._verify_credential(request)
+            principal, cidrs = await self._verify_credential(request)
         except AuthFailure as failure:
-            self._refuse_anon(request, ip, rid, "auth.failed", reason=failure.reason)
+            await self._refuse_anon(request, ip, rid, "auth.failed", reason=failure.reason)
             raise self._unauthorised(failure) from None
-        return self._admit(request, principal, cidrs, scopes, rate, ip, rid)
+        return await self._admit(request, principal, cidrs, scopes, rate, ip, rid)
 
-    def authenticate_session(self, request: Request, principal: Principal, cidrs: list[str] | None,
-                             scopes: tuple[str, ...], rate: str) -> Principal:
+    async def authenticate_session(self, request: Request, principal: Principal, cidrs: list[str] | None,
+                                   scopes: tuple[str, ...], rate: str) -> Principal:
         """The console's cookie session: its credential was verified at sign-in (`verify_secret`); here it
         must still be live (not revoked, expired or deleted), then the same network, rate and scope checks
         as a bearer request run."""
-        ip, rid = self._network_gate(request)
-        if not self.credential_live(f"{principal.kind}:{principal.token_id}"):
-            self._refuse_anon(request, ip, rid, "auth.failed", actor=principal.sub, token_id=principal.token_id,
-                              reason="session_credential_not_live")
+        ip, rid = await self._network_gate(request)
+        if not await self.credential_live(f"{principal.kind}:{principal.token_id}"):
+            await self._refuse_anon(request, ip, rid, "auth.failed", actor=principal.sub,
+                                    token_id=principal.token_id, reason="session_credential_not_live")
             raise self._unauthorised(AuthFailure("session_credential_not_live"))
-        return self._admit(request, principal, cidrs, scopes, rate, ip, rid)
+        return await self._admit(request, principal, cidrs, scopes, rate, ip, rid)
 
-    def verify_secret(self, credential: str) -> tuple[Principal, list[str] | None, float | None]:
+    async def verify_secret(self, credential: str) -> tuple[Principal, list[str] | None, float | None]:
         """A pasted token or API key (the console's sign-in form): (principal, its networks, its expiry).
         Raises AuthFailure, like a bad bearer header."""
         assert self.tokens is not None and self.apikeys is not None, "security layer not started"
         if looks_like_apikey(credential):
-            principal, key_record = self.apikeys.verify(credential)
+            principal, key_record = await self.apikeys.verify(credential)
             return principal, key_record.cidrs, key_record.expires_at
-        principal, record = self.tokens.verify(credential)
+        principal, record = await self.tokens.verify(credential)
         return principal, record.cidrs, record.expires_at
 
-    def _network_gate(self, request: Request) -> tuple[str | None, str | None]:
+    async def _network_gate(self, request: Request) -> tuple[str | None, str | None]:
         """The caller's resolved address and request id; 403 (audited) outside KITGATE_ALLOW_CIDRS."""
         ip = self.client_ip(request)
         request.state.client_ip = ip
         rid = current_request_id(request.scope)
         if self._allow and not in_networks(ip, self._allow):
-            self._refuse_anon(request, ip, rid, "auth.denied_network", reason="not_in_allow_cidrs")
+            await self._refuse_anon(request, ip, rid, "auth.denied_network", reason="not_in_allow_cidrs")
             raise ApiError(403, "forbidden", "requests from this network are not allowed")
         return ip, rid
 
-    def _admit(self, request: Request, principal: Principal, cidrs: list[str] | None, scopes: tuple[str, ...],
-               rate: str, ip: str | None, rid: str | None) -> Principal:
+    async def _admit(self, request: Request, principal: Principal, cidrs: list[str] | None,
+                     scopes: tuple[str, ...], rate: str, ip: str | None, rid: str | None) -> Principal:
         """Token network, rate, scope, in that order, for a verified principal."""
         if cidrs and not in_networks(ip, parse_networks(cidrs)):
-            self._refuse_anon(request, ip, rid, "auth.denied_network", actor=principal.sub,
-                              token_id=principal.token_id, kind=principal.kind, reason="not_in_token_cidrs")
+            await self._refuse_anon(request, ip, rid, "auth.denied_network", actor=principal.sub,
+                                    token_id=principal.token_id, kind=principal.kind, reason="not_in_token_cidrs")
             raise ApiError(403, "forbidden", "this credential may not be used from this network")
-        verdict = self.rates.hit_identity(rate, principal.sub, ip)
+        verdict = await self.rates.hit_identity(rate, principal.sub, ip)
         if not verdict.allowed:
-            self._rate_limited(request, verdict, principal.sub if verdict.bucket != "ip" else ip or "-",
-                               principal.sub, ip, rid)
+            await self._rate_limited(request, verdict, principal.sub if verdict.bucket != "ip" else ip or "-",
+                                     principal.sub, ip, rid)
             raise self._too_many(verdict.retry_after_s)
         if not any(principal.has(s) for s in scopes):
-            self._deny(request, "auth.denied_scope", principal.sub, ip, rid, token_id=principal.token_id,
-                       kind=principal.kind, needed=list(scopes))
+            await self._deny(request, "auth.denied_scope", principal.sub, ip, rid, token_id=principal.token_id,
+                             kind=principal.kind, needed=list(scopes))
             raise ApiError(403, "forbidden", f"this credential lacks the scope {' or '.join(scopes)}")
         request.state.principal = principal
         return principal
 
-    def _verify_credential(self, request: Request) -> tuple[Principal, list[str] | None]:
+    async def _verify_credential(self, request: Request) -> tuple[Principal, list[str] | None]:
         """Bearer JWT, or an API key as `Authorization: Bearer kg_...` or `X-API-Key: kg_...` (one, not both)."""
         assert self.tokens is not None and self.apikeys is not None, "security layer not started"
         header = request.headers.get("authorization")
@@ -211,7 +235,7 @@ class SecurityLayer:
         if header is not None and api_key is not None:
             raise AuthFailure("two_credentials")
         if api_key is not None:
-            principal, key_record = self.apikeys.verify(api_key.strip())
+            principal, key_record = await self.apikeys.verify(api_key.strip())
             return principal, key_record.cidrs
         if not header:
             raise AuthFailure("missing")
@@ -220,21 +244,21 @@ class SecurityLayer:
             raise AuthFailure("malformed")
         credential = match.group(1)
         if looks_like_apikey(credential):
-            principal, key_record = self.apikeys.verify(credential)
+            principal, key_record = await self.apikeys.verify(credential)
             return principal, key_record.cidrs
-        principal, record = self.tokens.verify(credential)
+        principal, record = await self.tokens.verify(credential)
         return principal, record.cidrs
 
-    def _refuse_anon(self, request: Request, ip: str | None, rid: str | None, event: str, *,
-                     actor: str | None = None, **fields: Any) -> None:
-        verdict = self.rates.hit("anon", ip or "unknown")
+    async def _refuse_anon(self, request: Request, ip: str | None, rid: str | None, event: str, *,
+                           actor: str | None = None, **fields: Any) -> None:
+        verdict = await self.rates.hit("anon", ip or "unknown")
         if not verdict.allowed:
-            self._rate_limited(request, verdict, ip or "unknown", actor, ip, rid, refused=event)
+            await self._rate_limited(request, verdict, ip or "unknown", actor, ip, rid, refused=event)
             raise self._too_many(verdict.retry_after_s)
-        self._deny(request, event, actor, ip, rid, **fields)
+        await self._deny(request, event, actor, ip, rid, **fields)
 
-    def _rate_limited(self, request: Request, verdict: Verdict, key: str, actor: str | None, ip: str | None,
-                      rid: str | None, **fields: Any) -> None:
+    async def _rate_limited(self, request: Request, verdict: Verdict, key: str, actor: str | None,
+                            ip: str | None, rid: str | None, **fields: Any) -> None:
         """One audit record per (bucket, key) per window, with the count of 429s it stands for."""
         now = time.monotonic()
         slot = (verdict.bucket, key)
@@ -245,13 +269,13 @@ class SecurityLayer:
         if len(self._limited) > 10_000:
             self._limited.clear()
         self._limited[slot] = (now, 0)
-        self._deny(request, "rate.limited", actor, ip, rid, bucket=verdict.bucket, key=key,
-                   retry_after_s=verdict.retry_after_s, suppressed_since_last=suppressed, **fields)
+        await self._deny(request, "rate.limited", actor, ip, rid, bucket=verdict.bucket, key=key,
+                         retry_after_s=verdict.retry_after_s, suppressed_since_last=suppressed, **fields)
 
-    def _deny(self, request: Request, event: str, actor: str | None, ip: str | None, rid: str | None,
-              **fields: Any) -> None:
-        self.audit.record(event, actor=actor, ip=ip, request_id=rid, path=request.url.path[:200],
-                          method=request.method, **fields)
+    async def _deny(self, request: Request, event: str, actor: str | None, ip: str | None, rid: str | None,
+                    **fields: Any) -> None:
+        await self.audit.record(event, actor=actor, ip=ip, request_id=rid, path=request.url.path[:200],
+                                method=request.method, **fields)
 
     @staticmethod
     def _unauthorised(failure: AuthFailure) -> ApiError:

@@ -93,7 +93,8 @@ class TokenRecord:
         return {k: getattr(self, k) for k in self.__dataclass_fields__}
 
 
-def _row(row: Any) -> TokenRecord:
+def record_from_row(row: Any) -> TokenRecord:
+    """A tokens row (SQLite or PostgreSQL: same columns, JSON lists as text) as a TokenRecord."""
     return TokenRecord(
         jti=row["jti"], sub=row["sub"], kind=row["kind"], scopes=json.loads(row["scopes"]),
         policies=json.loads(row["policies"]) if row["policies"] else None,
@@ -102,75 +103,83 @@ def _row(row: Any) -> TokenRecord:
     )
 
 
-class TokenStore:
-    def __init__(self, db: Database, keys: KeyRing, issuer: str, audience: str) -> None:
-        self.db = db
+_row = record_from_row
+
+
+def checked_scopes(scopes: list[str]) -> list[str]:
+    """The scopes as stored (sorted, once each); ValueError for an empty list or an unknown scope."""
+    bad = sorted(set(scopes) - set(SCOPES))
+    if bad or not scopes:
+        raise ValueError(f"unknown scope(s) {bad}; choose from {', '.join(SCOPES)}")
+    return sorted(set(scopes))
+
+
+# the INSERT both engines run (placeholders differ: "?" for SQLite, "%s" for PostgreSQL)
+INSERT_COLUMNS = "jti, sub, kind, scopes, policies, cidrs, created_at, expires_at"
+
+
+def insert_values(jti: str, sub: str, scopes: list[str], policies: list[str] | None, cidrs: list[str] | None,
+                  now: float, ttl_s: int) -> tuple[object, ...]:
+    """The row of a newly issued token, in INSERT_COLUMNS order."""
+    return (jti, sub, "token", json.dumps(checked_scopes(scopes)), json.dumps(policies) if policies else None,
+            json.dumps(cidrs) if cidrs else None, now, now + ttl_s)
+
+
+def principal_for(claims: dict[str, Any], record: TokenRecord | None, now: float) -> Principal:
+    """The record checks every request makes after the signature: the rights are what both the claims and the
+    record grant; revocation, expiry (the earlier of the two) and a lifetime no issued token has are refused."""
+    if record is None:
+        raise AuthFailure("unknown_token")
+    if record.sub != claims["sub"]:
+        raise AuthFailure("claims_mismatch")
+    if record.revoked_at is not None:
+        raise AuthFailure("revoked")
+    if min(record.expires_at, claims["exp"]) <= now:
+        raise AuthFailure("expired")  # only now: the signature, the record and its subject all checked out
+    if claims["exp"] > record.expires_at + _ISSUE_SLACK_S or claims["iat"] < record.created_at - _ISSUE_SLACK_S:
+        raise AuthFailure("claims_mismatch")  # a lifetime no issued token has: re-signed with the key
+    return Principal(  # the rights both grant: a scope must be signed AND stored
+        sub=record.sub, kind="token", scopes=frozenset(claims["scope"].split()) & frozenset(record.scopes),
+        policies=frozenset(record.policies) if record.policies else None, token_id=record.jti,
+    )
+
+
+def grants_admin(scope_texts: list[str]) -> bool:
+    """Does any of these stored `scopes` values (JSON lists) include admin?"""
+    return any("admin" in json.loads(text) for text in scope_texts)
+
+
+class TokenCodec:
+    """The pure half of a token store, shared by both engines: minting and verifying the JWT itself."""
+
+    def __init__(self, keys: KeyRing, issuer: str, audience: str) -> None:
         self.keys = keys
         self.issuer = issuer
         self.audience = audience
         self._cache: dict[str, tuple[str, dict[str, Any]]] = {}
-        db.migrate("tokens", _DDL)
 
-    def issue(
-        self,
-        sub: str,
-        scopes: list[str],
-        *,
-        ttl_s: int,
-        policies: list[str] | None = None,
-        cidrs: list[str] | None = None,
-    ) -> tuple[str, TokenRecord]:
-        bad = sorted(set(scopes) - set(SCOPES))
-        if bad or not scopes:
-            raise ValueError(f"unknown scope(s) {bad}; choose from {', '.join(SCOPES)}")
-        now = time.time()
+    def mint(self, sub: str, scopes: list[str], ttl_s: int, now: float) -> tuple[str, str]:
+        """(token, jti) signed with the active token key. ValueError for an unknown scope."""
+        scopes = checked_scopes(scopes)
         jti = uuid.uuid4().hex
         key = self.keys.active("token")
         claims = {
             "iss": self.issuer, "aud": self.audience, "sub": sub, "jti": jti,
-            "iat": int(now), "nbf": int(now), "exp": int(now + ttl_s), "scope": " ".join(sorted(set(scopes))),
+            "iat": int(now), "nbf": int(now), "exp": int(now + ttl_s), "scope": " ".join(scopes),
         }
-        token = jwt.encode(claims, key.private, algorithm=ALGORITHMS[0], headers={"kid": key.kid})
-        with self.db.write() as conn:
-            conn.execute(
-                "INSERT INTO tokens(jti, sub, kind, scopes, policies, cidrs, created_at, expires_at) "
-                "VALUES(?,?,?,?,?,?,?,?)",
-                (jti, sub, "token", json.dumps(sorted(set(scopes))), json.dumps(policies) if policies else None,
-                 json.dumps(cidrs) if cidrs else None, now, now + ttl_s),
-            )
-        record = self.get(jti)
-        assert record is not None
-        return token, record
+        return jwt.encode(claims, key.private, algorithm=ALGORITHMS[0], headers={"kid": key.kid}), jti
 
-    def verify(self, token: str) -> tuple[Principal, TokenRecord]:
-        """Signature and claims (cached per token string), then the SQLite record on every call: revocation,
-        the expiry (the earlier of the record's and the signed one), and claims that must not promise more
-        than the record (else `claims_mismatch`)."""
+    def claims(self, token: str) -> dict[str, Any]:
+        """The token's verified claims (not its expiry: see `principal_for`); AuthFailure otherwise."""
         if not token or len(token) > MAX_TOKEN_CHARS or token.count(".") != 2:
             raise AuthFailure("malformed")
-        claims = self._verified_claims(token)
-        record = self.get(str(claims["jti"]))
-        if record is None:
-            raise AuthFailure("unknown_token")
-        if record.sub != claims["sub"]:
-            raise AuthFailure("claims_mismatch")
-        if record.revoked_at is not None:
-            raise AuthFailure("revoked")
-        if min(record.expires_at, claims["exp"]) <= time.time():
-            raise AuthFailure("expired")  # only now: the signature, the record and its subject all checked out
-        if claims["exp"] > record.expires_at + _ISSUE_SLACK_S or claims["iat"] < record.created_at - _ISSUE_SLACK_S:
-            raise AuthFailure("claims_mismatch")  # a lifetime no issued token has: re-signed with the key
-        principal = Principal(  # the rights both grant: a scope must be signed AND stored
-            sub=record.sub, kind="token", scopes=frozenset(claims["scope"].split()) & frozenset(record.scopes),
-            policies=frozenset(record.policies) if record.policies else None, token_id=record.jti,
-        )
-        return principal, record
+        return self._verified_claims(token)
 
     def _verified_claims(self, token: str) -> dict[str, Any]:
         """PyJWT's decode costs ~0.3 ms here (half of it base64 checks in Python); a token string already
         verified skips it, but its `nbf` and its key are checked again on every request.
 
-        `exp` is not checked here but in `verify`, after the record: "expired" is the one reason a holder
+        `exp` is not checked here but in `principal_for`, after the record: "expired" is the one reason a holder
         is told, so it must only ever be said of a token proven genuine (signature, record, not revoked)."""
         now = time.time()
         cached = self._cache.get(token)
@@ -191,7 +200,7 @@ class TokenStore:
             claims = jwt.decode(
                 token, key, algorithms=ALGORITHMS, audience=self.audience, issuer=self.issuer,
                 options={"require": ["exp", "nbf", "iat", "aud", "iss", "jti", "sub", "scope"],
-                         "verify_exp": False},  # checked in verify(), once the token is known genuine
+                         "verify_exp": False},  # checked in principal_for(), once the token is known genuine
             )
         except jwt.PyJWTError as exc:
             raise AuthFailure(_REASONS.get(type(exc), "invalid_token")) from None
@@ -204,13 +213,53 @@ class TokenStore:
         self._cache[token] = (kid, claims)
         return claims
 
+
+class TokenStore:
+    """Tokens on the embedded SQLite database (PostgreSQL: kitgate.controller.pg.tokens, same checks)."""
+
+    def __init__(self, db: Database, keys: KeyRing, issuer: str, audience: str) -> None:
+        self.db = db
+        self.keys = keys
+        self.issuer = issuer
+        self.audience = audience
+        self.codec = TokenCodec(keys, issuer, audience)
+        db.migrate("tokens", _DDL)
+
+    def issue(
+        self,
+        sub: str,
+        scopes: list[str],
+        *,
+        ttl_s: int,
+        policies: list[str] | None = None,
+        cidrs: list[str] | None = None,
+    ) -> tuple[str, TokenRecord]:
+        now = time.time()
+        token, jti = self.codec.mint(sub, scopes, ttl_s, now)
+        with self.db.write() as conn:
+            conn.execute(f"INSERT INTO tokens({INSERT_COLUMNS}) VALUES(?,?,?,?,?,?,?,?)",  # noqa: S608
+                         insert_values(jti, sub, scopes, policies, cidrs, now, ttl_s))
+        record = self.get(jti)
+        assert record is not None
+        return token, record
+
+    def verify(self, token: str) -> tuple[Principal, TokenRecord]:
+        """Signature and claims (cached per token string), then the SQLite record on every call: revocation,
+        the expiry (the earlier of the record's and the signed one), and claims that must not promise more
+        than the record (else `claims_mismatch`)."""
+        claims = self.codec.claims(token)
+        record = self.get(str(claims["jti"]))
+        principal = principal_for(claims, record, time.time())
+        assert record is not None  # principal_for refused a missing one
+        return principal, record
+
     def get(self, jti: str) -> TokenRecord | None:
         row = self.db.connection().execute("SELECT * FROM tokens WHERE jti=?", (jti,)).fetchone()
-        return _row(row) if row else None
+        return record_from_row(row) if row else None
 
     def list(self) -> list[TokenRecord]:
         rows = self.db.connection().execute("SELECT * FROM tokens ORDER BY created_at").fetchall()
-        return [_row(r) for r in rows]
+        return [record_from_row(r) for r in rows]
 
     def revoke(self, jti: str) -> bool:
         with self.db.write() as conn:
@@ -223,4 +272,4 @@ class TokenStore:
         rows = self.db.connection().execute(
             "SELECT scopes FROM tokens WHERE revoked_at IS NULL AND expires_at > ?", (time.time(),)
         ).fetchall()
-        return any("admin" in json.loads(r["scopes"]) for r in rows)
+        return grants_admin([r["scopes"] for r in rows])
