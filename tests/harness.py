@@ -61,8 +61,12 @@ class ManagedProcess:
 class ControllerProcess(ManagedProcess):
     """`kitgate serve --port 0 --port-file F --data-dir D` as a real subprocess."""
 
-    def __init__(self, tmp_dir: Path | str, env: dict[str, str] | None = None, start: bool = True) -> None:
+    def __init__(self, tmp_dir: Path | str, env: dict[str, str] | None = None, start: bool = True,
+                 same_port: bool = False) -> None:
+        """`same_port`: a restart binds the port the first start got, so a worker or proxy configured with
+        the URL reconnects to it (otherwise each start takes a new ephemeral port)."""
         self.tmp_dir = Path(tmp_dir)
+        self.same_port = same_port
         self.tmp_dir.mkdir(parents=True, exist_ok=True)
         self.data_dir = self.tmp_dir / "data"
         self.port_file = self.tmp_dir / "controller.port"
@@ -76,9 +80,10 @@ class ControllerProcess(ManagedProcess):
     # ---- lifecycle ---------------------------------------------------------------------------
     def start(self) -> ControllerProcess:
         self.port_file.unlink(missing_ok=True)
+        port = str(self.port) if self.same_port and self.port is not None else "0"
         log = open(self.log_path, "ab")  # noqa: SIM115 - the child owns it for its lifetime
         self.proc = subprocess.Popen(
-            [KITGATE, "serve", "--host", "127.0.0.1", "--port", "0", "--port-file", str(self.port_file),
+            [KITGATE, "serve", "--host", "127.0.0.1", "--port", port, "--port-file", str(self.port_file),
              "--data-dir", str(self.data_dir)],
             env=clean_env(self.env), stdout=log, stderr=log, start_new_session=True,
         )
@@ -113,7 +118,7 @@ class ControllerProcess(ManagedProcess):
         return self.proc.wait(15)
 
     def restart(self) -> ControllerProcess:
-        """Same data dir, new process (and a new ephemeral port: use .url afterwards)."""
+        """Same data dir, new process (a new ephemeral port unless `same_port`: use .url afterwards)."""
         self.stop()
         return self.start()
 

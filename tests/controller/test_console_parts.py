@@ -71,3 +71,15 @@ def test_a_full_session_table_evicts_expired_then_oldest() -> None:
     third, _ = store.create(_principal("c"), None, None)
     assert store.get(first) is None and store.get(second) is not None and store.get(third) is not None
     assert store.drop(second) and not store.drop(second)
+
+
+def test_an_unchained_audit_record_shows_as_pending() -> None:
+    """PostgreSQL's sequencer chains records after their commit: the job page may see one before it has a seq."""
+    from kitgate.controller.console.views import audit_row
+
+    pending = audit_row({"seq": None, "ts": 1.0, "event": "job_submitted", "actor": "a", "data": {"job_id": "j"},
+                         "hash": None, "pending": True}, show_ip=False)
+    chained = audit_row({"seq": 7, "ts": 1.0, "event": "job_submitted", "actor": "a", "data": {},
+                         "hash": "ab" * 32}, show_ip=False)
+    assert (pending["seq"], pending["hash"]) == ("pending", "")
+    assert (chained["seq"], chained["hash"]) == (7, "ab" * 6)

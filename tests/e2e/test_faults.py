@@ -7,7 +7,6 @@ fault needs a broken or hostile controller (tampered envelopes, garbage response
 from __future__ import annotations
 
 import json
-import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,31 +18,13 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from executor.conftest import CUBE_JOB, submit, wait_job
 from executor.fakes import FakeServer
-from harness import FAST_ENV, KITGATE, ControllerProcess, clean_env
+from harness import FAST_ENV, ControllerProcess
 from worker_harness import WorkerProcess
 
 # Each iteration is a C call of ~20 us, so the wall clock (not the loop-iteration budget) stops it.
 HANG_JOB = "while True:\n    s = sorted(range(1000), reverse=True)\n"
 ALLOC_JOB = "from pxr import Vt\nkeep = []\nwhile True:\n    keep.append(Vt.FloatArray(10_000_000))\n"
 LONG_JOB = "x = 0\nfor i in range(9_000_000):\n    x += i\n"  # several seconds, under loop_iterations
-
-
-class RestartableController(ControllerProcess):
-    """Restarts on the SAME port, so a worker configured with the URL can reconnect."""
-
-    def start(self) -> RestartableController:
-        if self.port is None:
-            return super().start()  # type: ignore[return-value]
-        self.port_file.unlink(missing_ok=True)
-        log = open(self.log_path, "ab")  # noqa: SIM115
-        self.proc = subprocess.Popen(
-            [KITGATE, "serve", "--host", "127.0.0.1", "--port", str(self.port), "--port-file", str(self.port_file),
-             "--data-dir", str(self.data_dir)],
-            env=clean_env(self.env), stdout=log, stderr=log, start_new_session=True,
-        )
-        log.close()
-        self._wait_ready()
-        return self
 
 
 def _token_file(ctl: ControllerProcess, path: Path) -> Path:
@@ -118,7 +99,7 @@ def test_hanging_and_allocating_jobs_are_killed_and_the_worker_keeps_serving(
 
 def test_controller_restart_mid_run_loses_and_duplicates_nothing(tmp_path_factory: pytest.TempPathFactory,
                                                                  tmp_path: Path) -> None:
-    ctl = RestartableController(tmp_path_factory.mktemp("restart-ctl"), env=FAST_ENV)
+    ctl = ControllerProcess(tmp_path_factory.mktemp("restart-ctl"), env=FAST_ENV, same_port=True)
     try:
         op = ctl.client(ctl.mint_token("jobs:submit", "jobs:read"))
         token = _token_file(ctl, tmp_path / "w.token")

@@ -29,7 +29,8 @@ from typing import Any
 
 import httpx
 import pytest
-from harness import FAST_ENV, KITGATE, ControllerProcess, ManagedProcess, clean_env, run_kitgate
+from conftest import pg_schema
+from harness import FAST_ENV, ControllerProcess, ManagedProcess, run_kitgate
 from worker_harness import WorkerProcess
 
 REPO = Path(__file__).resolve().parents[2]
@@ -39,25 +40,6 @@ TRIVIAL = "x = 1\n"
 
 
 # ---- processes -----------------------------------------------------------------------------------------------
-class Replica(ControllerProcess):
-    """A controller replica that restarts on the SAME port, so the proxy's backend list stays valid."""
-
-    def start(self) -> Replica:
-        if self.port is None:
-            super().start()
-            return self
-        self.port_file.unlink(missing_ok=True)
-        log = open(self.log_path, "ab")  # noqa: SIM115 - the child owns it for its lifetime
-        self.proc = subprocess.Popen(
-            [KITGATE, "serve", "--host", "127.0.0.1", "--port", str(self.port), "--port-file", str(self.port_file),
-             "--data-dir", str(self.data_dir)],
-            env=clean_env(self.env), stdout=log, stderr=log, start_new_session=True,
-        )
-        log.close()
-        self._wait_ready()
-        return self
-
-
 class ProxyProcess(ManagedProcess):
     """bench/rr_proxy.py as its own process (its CPU is not the test's, and the test's GIL is not its)."""
 
@@ -93,13 +75,14 @@ class Cluster:
         self.work = work
         self.env = {**FAST_ENV, **env}
         self.data_dirs = [work / f"replica-{i}" / "data" for i in range(replicas)]
-        self.replicas: list[Replica] = []
+        self.replicas: list[ControllerProcess] = []
         self.workers: list[WorkerProcess] = []
         self.proxy: ProxyProcess | None = None
 
     def start(self) -> Cluster:
         for i in range(len(self.data_dirs)):
-            self.replicas.append(Replica(self.work / f"replica-{i}", env=self.env))
+            # same_port: a restarted replica comes back where the proxy sends its connections
+            self.replicas.append(ControllerProcess(self.work / f"replica-{i}", env=self.env, same_port=True))
         self.proxy = ProxyProcess(self.work, [r.port for r in self.replicas if r.port is not None])
         return self
 
@@ -268,17 +251,9 @@ def pg_module_url(request: pytest.FixtureRequest) -> Iterator[str]:
     if STORE != "postgres":
         yield ""
         return
-    import psycopg
-
     pg_database: str = request.getfixturevalue("pg_database")
-    schema = f"so_{secrets.token_hex(6)}"
-    with psycopg.connect(pg_database, autocommit=True) as conn:
-        conn.execute(f'CREATE SCHEMA "{schema}"')
-    try:
-        yield f"{pg_database}?options=-csearch_path%3D{schema}"
-    finally:
-        with psycopg.connect(pg_database, autocommit=True) as conn:
-            conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+    with pg_schema(pg_database, "so") as url:
+        yield url
 
 
 def store_env(work: Path, database_url: str) -> dict[str, str]:

@@ -95,10 +95,10 @@ class JobStoreApi(Protocol):
     async def purge_finished(self, before: float, limit: int) -> int: ...
     async def recover_after_restart(self, interval_s: float = 1.0) -> float:
         """Restart grace without amnesty: credit running jobs' heartbeats with the time NO controller was
-        alive (now - the last `mark_lost`), only when that gap is longer than 2 * `interval_s` (the sweep
-        interval). Returns the seconds credited (0.0 when another replica was alive). A crash-looping
-        replica credits only its
-        downtime, never a fresh full window per restart."""
+        alive. gap = now - the last `mark_lost`; when gap > 2 * `interval_s` (the sweep interval), every
+        running job's heartbeat_at becomes min(heartbeat_at + gap, now), and the clock is stamped now, so
+        the same outage is never credited twice. Returns the seconds credited (0.0 when another replica was
+        alive). A crash-looping replica credits only its downtime, never a fresh full window per restart."""
 
 
 class ImageStoreApi(Protocol):

@@ -97,7 +97,7 @@ def _withheld(max_depth: int) -> dict[str, str]:
                         "applied to results); it cannot be served"}
 
 
-def _decode_result(text: str | None, status: str, max_depth: int) -> dict[str, Any] | None:
+def decode_result(text: str | None, status: str, max_depth: int) -> dict[str, Any] | None:
     """A stored result, with a value too deep to serialise replaced by a note (only `value` is free-form)."""
     if not text:
         return None
@@ -145,7 +145,7 @@ class JobRecord:
         data = dict(row)
         data["labels"] = json.loads(data["labels"])
         data["limits"] = json.loads(data["limits"])
-        data["result"] = _decode_result(data["result"], data["status"], max_value_depth)
+        data["result"] = decode_result(data["result"], data["status"], max_value_depth)
         return cls(**data)
 
     @property
@@ -191,6 +191,45 @@ class NewJob:
     max_retries: int
     requires_approval: bool
     idempotency_key: str | None = None
+
+
+@dataclass(frozen=True)
+class ReportPlan:
+    """What a report does to its (locked) job: re-queue it, or store `status` and `result`."""
+
+    requeue: bool
+    status: str
+    result: dict[str, Any]
+    started_at: float | None
+
+
+def plan_report(job: JobRecord, worker_id: str | None, claim_id: str | None, reporter: str | None,
+                result: dict[str, Any], now: float) -> ReportPlan:
+    """The engine-independent half of a report, shared by SQLite and PostgreSQL (each runs it on the row it
+    has locked): only the claim's holder may report (NotClaimed), only once (AlreadyReported), and not after
+    the job went lost (ClaimLost). A job that never started goes back to the queue while retries remain;
+    any other outcome is stored with the queue/claim/start/finish timings and without the claim id."""
+    holds = (
+        job.claim_id is not None
+        and job.claim_id == claim_id
+        and job.worker_id == worker_id
+        and job.claimed_by == reporter
+    )
+    if not holds:
+        raise NotClaimed(job.id, worker_id)
+    if job.status != "running":
+        if job.result is not None and job.status != "lost":
+            raise AlreadyReported(job.id, job.status)
+        raise ClaimLost(job.id, job.status)
+    status = result["status"]
+    error = result.get("error") or {}
+    timings = dict(result.get("timings") or {})
+    started = timings.get("started_at")
+    started_at = job.started_at or (float(started) if isinstance(started, int | float) else None)
+    if status == "rejected" and error.get("type") == NOT_STARTED and job.attempts - 1 < job.max_retries:
+        return ReportPlan(True, "queued", result, None)
+    timings.update(queued_at=job.queued_at, claimed_at=job.claimed_at, started_at=started_at, finished_at=now)
+    return ReportPlan(False, status, {**result, "timings": timings, "claim_id": None}, started_at)
 
 
 # sign(job, worker_id, attempt) -> (envelope, claim_id); called inside the claim transaction
@@ -407,25 +446,8 @@ class JobStore:
             if row is None:
                 raise JobNotFound(job_id)
             job = self._record(row)
-            holds = (
-                job.claim_id is not None
-                and job.claim_id == claim_id
-                and job.worker_id == worker_id
-                and job.claimed_by == reporter
-            )
-            if not holds:
-                raise NotClaimed(job_id, worker_id)
-            if job.status != "running":
-                if job.result is not None and job.status != "lost":
-                    raise AlreadyReported(job_id, job.status)
-                raise ClaimLost(job_id, job.status)
-            status = result["status"]
-            error = result.get("error") or {}
-            timings = dict(result.get("timings") or {})
-            started = timings.get("started_at")
-            started_at = job.started_at or (float(started) if isinstance(started, int | float) else None)
-            never_started = status == "rejected" and error.get("type") == NOT_STARTED
-            if never_started and job.attempts - 1 < job.max_retries:
+            plan = plan_report(job, worker_id, claim_id, reporter, result, now)
+            if plan.requeue:
                 row = conn.execute(
                     "UPDATE jobs SET status='queued', worker_id=NULL, claim_id=NULL, claimed_by=NULL, claimed_at=NULL,"
                     " heartbeat_at=NULL, started_at=NULL WHERE id=? RETURNING *",
@@ -433,8 +455,7 @@ class JobStore:
                 ).fetchone()
                 conn.execute("UPDATE workers SET job_id=NULL, last_seen=? WHERE id=?", (now, worker_id))
                 return self._record(row), True
-            timings.update(queued_at=job.queued_at, claimed_at=job.claimed_at, started_at=started_at, finished_at=now)
-            result = {**result, "timings": timings, "claim_id": None}
+            status, result, started_at = plan.status, plan.result, plan.started_at
             conn.execute(
                 "UPDATE jobs SET status=?, result=?, started_at=?, finished_at=? WHERE id=?",
                 (status, json.dumps(result, separators=(",", ":")), started_at, now, job_id),

@@ -20,7 +20,7 @@ from kitgate.controller.db import Database
 from kitgate.controller.pg import migrate
 from kitgate.controller.pg.audit import PgAuditLog, checkpoint_text
 from kitgate.controller.pg.backend import PgBackend
-from kitgate.controller.security.audit import _ANCHOR_LINE, ANCHOR_FILE, GENESIS, AuditLog, _digest
+from kitgate.controller.security.audit import _ANCHOR_LINE, ANCHOR_FILE, GENESIS, AuditLog, record_digest
 from kitgate.controller.security.keys import KeyRing
 from kitgate.controller.settings import Settings
 
@@ -212,7 +212,7 @@ def _rechain_from(conn: psycopg.Connection, seq: int) -> str:
     prev_row = conn.execute("SELECT hash FROM audit WHERE seq = %s", (seq - 1,)).fetchone()
     prev = prev_row[0] if prev_row else GENESIS
     for s, ts, event, actor, ip, rid, data in rows:
-        digest = _digest(prev, s, ts, event, actor, ip, rid, data)
+        digest = record_digest(prev, s, ts, event, actor, ip, rid, data)
         conn.execute("UPDATE audit SET prev_hash = %s, hash = %s WHERE seq = %s", (prev, digest, s))
         prev = digest
     return prev
@@ -390,7 +390,7 @@ def test_a_postgres_chain_is_a_valid_sqlite_chain(pg_url: str, tmp_path: Path) -
     # and a SQLite record's digest is the one the PostgreSQL sequencer computes for the same fields
     trail.record("job.approved", actor="bob", job_id="j1")
     row = db.connection().execute("SELECT * FROM audit WHERE seq = 4").fetchone()
-    assert row["hash"] == _digest(str(last_hash), 4, row["ts"], "job.approved", "bob", None, None, row["data"])
+    assert row["hash"] == record_digest(str(last_hash), 4, row["ts"], "job.approved", "bob", None, None, row["data"])
     trail.close()
 
 

@@ -236,7 +236,7 @@ def test_cutting_off_the_last_records_is_detected(tampered: Path) -> None:
 def test_a_consistently_rewritten_chain_is_caught_by_a_head_kept_elsewhere(tampered: Path) -> None:
     """Residual risk, shown: whoever can write the whole data dir can recompute every hash and the anchor.
     A head copied out of the data dir earlier (GET /v1/audit's `head`) still catches it."""
-    from kitgate.controller.security.audit import _ANCHOR_LINE, _digest
+    from kitgate.controller.security.audit import _ANCHOR_LINE, record_digest
 
     rows = rows_of(tampered)
     kept_head = f"{rows[-1][0]}:{rows[-1][8]}"
@@ -245,7 +245,7 @@ def test_a_consistently_rewritten_chain_is_caught_by_a_head_kept_elsewhere(tampe
     for seq, ts, event, actor, ip, rid, data, _prev, _hash in rows:
         if event == "job_reported":
             data = data.replace("succeeded", "failed")
-        digest = _digest(prev, seq, ts, event, actor, ip, rid, data)
+        digest = record_digest(prev, seq, ts, event, actor, ip, rid, data)
         conn.execute("UPDATE audit SET data=?, prev_hash=?, hash=? WHERE seq=?", (data, prev, digest, seq))
         prev = digest
     conn.close()

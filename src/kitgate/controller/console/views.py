@@ -87,12 +87,14 @@ def _clip(text: str, limit: int) -> str:
 
 
 def audit_row(record: dict[str, Any], show_ip: bool) -> dict[str, Any]:
+    """One audit record for a table; a record the PostgreSQL sequencer has not chained yet shows "pending"."""
     data = record.get("data") or {}
     return {
-        "seq": record["seq"], "when": when(record["ts"]), "event": record["event"], "actor": record.get("actor") or "",
+        "seq": "pending" if record.get("seq") is None else record["seq"],
+        "when": when(record["ts"]), "event": record["event"], "actor": record.get("actor") or "",
         "ip": (record.get("ip") or "") if show_ip else "",
         "data": ", ".join(f"{k}={v}" for k, v in sorted(data.items()) if k != "code")[:600],
-        "hash": str(record.get("hash", ""))[:12],
+        "hash": str(record.get("hash") or "")[:12],
     }
 
 

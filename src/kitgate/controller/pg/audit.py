@@ -13,7 +13,7 @@ So writing and chaining are split:
 - One sequencer per deployment chains rows once they are committed. Every replica runs the loop (`start`);
   each round takes `pg_try_advisory_xact_lock` on a key derived from current_schema(), so one replica at a
   time chains and the others skip the round. It reads the committed, unchained rows in write order (id),
-  gives them seq = last + 1, …, hashes them exactly like security/audit.py's `_digest` (so a chain has the
+  gives them seq = last + 1, …, hashes them exactly like security/audit.py's `record_digest` (so a chain has the
   same format on both engines), and in the SAME transaction writes a checkpoint: the new head (seq, hash,
   ts) signed with the keys dir's Ed25519 "audit" key. `audit.seq` is UNIQUE, so even a sequencer that ran
   without the lock could not fork the chain: its commit would fail. Wake-ups coalesce (at most one round
@@ -51,7 +51,7 @@ from cryptography.exceptions import InvalidSignature
 from psycopg.rows import tuple_row
 
 from kitgate.controller.pg.migrate import LOCK_KEY_SQL
-from kitgate.controller.security.audit import GENESIS, ChainReport, _clip, _digest
+from kitgate.controller.security.audit import GENESIS, ChainReport, encode_fields, record_digest
 from kitgate.controller.security.keys import KeyRing
 
 if TYPE_CHECKING:
@@ -147,7 +147,7 @@ class PgAuditLog:
 
     async def record(self, event: str, *, actor: str | None = None, ip: str | None = None,
                      request_id: str | None = None, **fields: Any) -> None:
-        data = json.dumps({k: _clip(k, v) for k, v in sorted(fields.items())}, separators=(",", ":"), default=str)
+        data = encode_fields(fields)
         job_id = fields.get("job_id")
         async with self.backend.transaction() as conn:
             await conn.execute(
@@ -237,7 +237,7 @@ class PgAuditLog:
             hashes: list[str] = []
             for row_id, ts, event, actor, ip, request_id, data in rows:
                 seq += 1
-                digest = _digest(prev, seq, ts, event, actor, ip, request_id, data)
+                digest = record_digest(prev, seq, ts, event, actor, ip, request_id, data)
                 ids.append(row_id)
                 seqs.append(seq)
                 prevs.append(prev)
@@ -376,7 +376,7 @@ class PgAuditLog:
                     return ChainReport(False, count, seq, f"record {count} is missing")
                 if prev_hash != prev:
                     return ChainReport(False, count, seq, "link to the previous record is broken")
-                if _digest(prev, seq, ts, event, actor, ip, request_id, data) != digest:
+                if record_digest(prev, seq, ts, event, actor, ip, request_id, data) != digest:
                     return ChainReport(False, count, seq, "record content does not match its hash")
                 if seq in wanted:
                     hashes[seq] = digest

@@ -24,16 +24,12 @@ from typing import TYPE_CHECKING, Any
 from psycopg.types.json import Jsonb
 
 from kitgate.controller.domain_errors import (
-    AlreadyReported,
-    ClaimLost,
     InvalidTransition,
     JobNotFound,
-    NotClaimed,
     WorkerIdTaken,
     WorkerNotFound,
 )
-from kitgate.controller.store import DEFAULT_VALUE_DEPTH, TERMINAL, JobRecord, NewJob, _decode_result
-from kitgate.protocol.status import NOT_STARTED
+from kitgate.controller.store import DEFAULT_VALUE_DEPTH, TERMINAL, JobRecord, NewJob, decode_result, plan_report
 
 if TYPE_CHECKING:
     from kitgate.controller.backend import Signer
@@ -71,7 +67,7 @@ class PgJobStore:
         data = dict(row)
         data["labels"] = list(data["labels"])  # jsonb: already decoded
         data["limits"] = json.loads(data["limits"])
-        data["result"] = _decode_result(data["result"], data["status"], self.max_value_depth)
+        data["result"] = decode_result(data["result"], data["status"], self.max_value_depth)
         return JobRecord(**data)
 
     async def _one(self, conn: Connection, sql: str, args: Iterable[object] = ()) -> dict[str, Any] | None:
@@ -244,21 +240,8 @@ class PgJobStore:
             if row is None:
                 raise JobNotFound(job_id)
             job = self._record(row)
-            holds = (job.claim_id is not None and job.claim_id == claim_id and job.worker_id == worker_id
-                     and job.claimed_by == reporter)
-            if not holds:
-                raise NotClaimed(job_id, worker_id)
-            if job.status != "running":
-                if job.result is not None and job.status != "lost":
-                    raise AlreadyReported(job_id, job.status)
-                raise ClaimLost(job_id, job.status)
-            status = result["status"]
-            error = result.get("error") or {}
-            timings = dict(result.get("timings") or {})
-            started = timings.get("started_at")
-            started_at = job.started_at or (float(started) if isinstance(started, int | float) else None)
-            never_started = status == "rejected" and error.get("type") == NOT_STARTED
-            if never_started and job.attempts - 1 < job.max_retries:
+            plan = plan_report(job, worker_id, claim_id, reporter, result, now)
+            if plan.requeue:
                 row = await self._one(
                     conn,
                     "UPDATE jobs SET status='queued', worker_id=NULL, claim_id=NULL, claimed_by=NULL,"
@@ -267,8 +250,7 @@ class PgJobStore:
                 await conn.execute("UPDATE workers SET job_id=NULL, last_seen=%s WHERE id=%s", (now, worker_id))
                 assert row is not None  # locked above
                 return self._record(row), True
-            timings.update(queued_at=job.queued_at, claimed_at=job.claimed_at, started_at=started_at, finished_at=now)
-            result = {**result, "timings": timings, "claim_id": None}
+            status, result, started_at = plan.status, plan.result, plan.started_at
             await conn.execute("UPDATE jobs SET status=%s, result=%s, started_at=%s, finished_at=%s WHERE id=%s",
                                (status, json.dumps(result, separators=_COMPACT), started_at, now, job_id))
             await conn.execute("UPDATE workers SET job_id=NULL, last_seen=%s WHERE id=%s", (now, worker_id))

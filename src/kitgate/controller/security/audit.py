@@ -33,13 +33,18 @@ _MAX_FIELD_CHARS = 2000
 _MAX_CODE_CHARS = 1_048_576  # store_code_in_audit: the whole script (bounded by the body limit anyway)
 
 
-def _digest(prev_hash: str, seq: int, ts: float, event: str, actor: str | None, ip: str | None,
+def record_digest(prev_hash: str, seq: int, ts: float, event: str, actor: str | None, ip: str | None,
             request_id: str | None, data: str) -> str:
     body = json.dumps([prev_hash, seq, repr(ts), event, actor, ip, request_id, data], separators=(",", ":"))
     return hashlib.sha256(body.encode()).hexdigest()
 
 
-def _clip(key: str, value: Any) -> Any:
+def encode_fields(fields: dict[str, Any]) -> str:
+    """A record's data as stored and hashed (both engines): sorted keys, compact, long strings clipped."""
+    return json.dumps({k: clip_field(k, v) for k, v in sorted(fields.items())}, separators=(",", ":"), default=str)
+
+
+def clip_field(key: str, value: Any) -> Any:
     limit = _MAX_CODE_CHARS if key == "code" else _MAX_FIELD_CHARS
     if isinstance(value, str) and len(value) > limit:
         return value[:limit] + "…"
@@ -65,13 +70,13 @@ class AuditLog:
 
     def record(self, event: str, *, actor: str | None = None, ip: str | None = None,
                request_id: str | None = None, **fields: Any) -> None:
-        data = json.dumps({k: _clip(k, v) for k, v in sorted(fields.items())}, separators=(",", ":"), default=str)
+        data = encode_fields(fields)
         with self.db.write() as conn:
             last = conn.execute("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1").fetchone()
             seq = (last["seq"] + 1) if last else 1
             prev = last["hash"] if last else GENESIS
             ts = time.time()
-            digest = _digest(prev, seq, ts, event, actor, ip, request_id, data)
+            digest = record_digest(prev, seq, ts, event, actor, ip, request_id, data)
             conn.execute(
                 "INSERT INTO audit(seq, ts, event, actor, ip, request_id, data, prev_hash, hash) "
                 "VALUES(?,?,?,?,?,?,?,?,?)",
@@ -165,7 +170,7 @@ class AuditLog:
                 return ChainReport(False, count, r["seq"], f"record {expected_seq} is missing")
             if r["prev_hash"] != prev:
                 return ChainReport(False, count, r["seq"], "link to the previous record is broken")
-            digest = _digest(prev, r["seq"], r["ts"], r["event"], r["actor"], r["ip"], r["request_id"], r["data"])
+            digest = record_digest(prev, r["seq"], r["ts"], r["event"], r["actor"], r["ip"], r["request_id"], r["data"])
             if digest != r["hash"]:
                 return ChainReport(False, count, r["seq"], "record content does not match its hash")
             if r["seq"] in wanted:
