@@ -46,7 +46,11 @@ def test_readyz_on_postgres_leaves_the_pool_while_the_database_does_not_answer(p
         with psycopg.connect(pg_url, autocommit=True) as conn:  # our own schema: the jobs table goes away
             conn.execute("ALTER TABLE jobs RENAME TO jobs_away")
             gone = _ready(ctl)
+            scrape_gone = httpx.get(f"{ctl.url}/metrics", timeout=30)
             conn.execute("ALTER TABLE jobs_away RENAME TO jobs")
+        # /metrics still answers while the database does not (the last counts, flagged stale), then recovers
+        assert scrape_gone.status_code == 200 and "kitgate_job_counts_stale 1.0" in scrape_gone.text
+        assert "kitgate_job_counts_stale 0.0" in httpx.get(f"{ctl.url}/metrics", timeout=30).text
         assert gone.status_code == 503 and gone.json()["status"] == "not_ready"
         assert gone.json()["database"]["answers"] is False and gone.json()["checks"]["store"] is False
         statuses = []

@@ -7,6 +7,9 @@ be PostgreSQL across the network) and prometheus_client collects synchronously, 
 
 from __future__ import annotations
 
+import asyncio
+import logging
+
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
@@ -16,6 +19,9 @@ from kitgate.controller.security.ratelimit import RateLimits
 from kitgate.protocol import JobStatus
 
 _STATUSES = tuple(s.value for s in JobStatus)
+_STALE_HELP = "1 when the last read of the job counts failed (the database did not answer): kitgate_jobs are older"
+_COUNTS_TIMEOUT_S = 5.0  # a scrape answers within this even when the database hangs
+log = logging.getLogger("kitgate.metrics")
 _LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300)
 
 
@@ -25,11 +31,13 @@ class _StoreCollector(Collector):
 
     def __init__(self) -> None:
         self.counts: dict[str, int] = {}
+        self.stale = False  # the last refresh failed: `counts` are the last ones read
 
     def describe(self):  # type: ignore[no-untyped-def]
         """Names only: lets the registry check for clashes without touching the store."""
         yield GaugeMetricFamily("kitgate_jobs", "Jobs in the store by status", labels=["status"])
         yield GaugeMetricFamily("kitgate_queue_depth", "Jobs queued and waiting for a worker")
+        yield GaugeMetricFamily("kitgate_job_counts_stale", _STALE_HELP)
 
     def collect(self):  # type: ignore[no-untyped-def]
         counts = self.counts
@@ -40,6 +48,7 @@ class _StoreCollector(Collector):
         yield GaugeMetricFamily(
             "kitgate_queue_depth", "Jobs queued and waiting for a worker", value=counts.get("queued", 0)
         )
+        yield GaugeMetricFamily("kitgate_job_counts_stale", _STALE_HELP, value=1 if self.stale else 0)
 
 
 class _RateLimitCollector(Collector):
@@ -101,8 +110,17 @@ class Metrics:
         self.request_seconds.labels(route).observe(seconds)
 
     async def refresh_counts(self) -> None:
-        """Read the job counts the next `render` reports (one GROUP BY on the jobs table)."""
-        self._store_counts.counts = await self.store.counts()
+        """Read the job counts the next `render` reports (one GROUP BY on the jobs table). While the database
+        does not answer, a scrape still answers: the last counts, with kitgate_job_counts_stale 1 (an alert
+        can key on it; /readyz says the same to the load balancer)."""
+        try:
+            counts = await asyncio.wait_for(self.store.counts(), _COUNTS_TIMEOUT_S)
+        except Exception as exc:  # noqa: BLE001 - sqlite3, psycopg and pool errors alike: never a 500 from a scrape
+            log.warning("job counts unavailable for /metrics", extra={"fields": {"error": type(exc).__name__}})
+            self._store_counts.stale = True
+            return
+        self._store_counts.counts = counts
+        self._store_counts.stale = False
 
     def render(self) -> bytes:
         return generate_latest(self.registry)
