@@ -361,6 +361,31 @@ def test_a_job_and_its_audit_record_commit_together(engine: Engine) -> None:
     engine.run(body)
 
 
+def test_audit_queries_filter_alike_on_both_engines(engine: Engine) -> None:
+    """event, actor, request_id, since_seq, since_ts and limit select the same records on SQLite and PostgreSQL
+    (one query builder, two placeholders); values are bound, never joined into the SQL."""
+    async def body() -> None:
+        async with engine.replica() as b:
+            for i, (event, actor) in enumerate([("job_submitted", "alice"), ("job_claimed", "w1"),
+                                                ("job_submitted", "bob"), ("job_submitted", "alice' OR '1'='1")]):
+                async with b.unit():
+                    await b.audit.record(event, actor=actor, ip=None, request_id=f"r{i}", n=i)
+            flush = getattr(b.audit, "flush", None)  # PostgreSQL chains after the commit; SQLite at once
+            if flush is not None:
+                await flush()
+            everything = await b.audit.query()
+            assert [r["data"]["n"] for r in everything] == [0, 1, 2, 3]
+            assert [r["actor"] for r in await b.audit.query(event="job_submitted")] == [
+                "alice", "bob", "alice' OR '1'='1"]
+            assert [r["data"]["n"] for r in await b.audit.query(actor="alice")] == [0]
+            assert [r["data"]["n"] for r in await b.audit.query(request_id="r1")] == [1]
+            assert [r["data"]["n"] for r in await b.audit.query(since_seq=everything[1]["seq"])] == [2, 3]
+            assert [r["data"]["n"] for r in await b.audit.query(since_ts=everything[2]["ts"])] == [2, 3]
+            assert [r["data"]["n"] for r in await b.audit.query(event="job_submitted", limit=2)] == [0, 2]
+            assert len(await b.audit.query(limit=0)) == 1  # clamped to 1..1000
+    engine.run(body)
+
+
 def test_schema_status_is_this_codes(engine: Engine) -> None:
     async def body() -> None:
         async with engine.replica() as b:

@@ -51,7 +51,7 @@ from cryptography.exceptions import InvalidSignature
 from psycopg.rows import tuple_row
 
 from kitgate.controller.pg.migrate import LOCK_KEY_SQL
-from kitgate.controller.security.audit import GENESIS, ChainReport, encode_fields, record_digest
+from kitgate.controller.security.audit import GENESIS, ChainReport, encode_fields, query_filters, record_digest
 from kitgate.controller.security.keys import KeyRing
 
 if TYPE_CHECKING:
@@ -293,17 +293,9 @@ class PgAuditLog:
 
     async def query(self, *, event: str | None = None, actor: str | None = None, request_id: str | None = None,
                     since_seq: int = 0, since_ts: float | None = None, limit: int = 100) -> list[dict[str, Any]]:
-        sql = f"SELECT {_COLUMNS} FROM audit WHERE seq > %s"  # noqa: S608 - a constant column list
-        args: list[Any] = [since_seq]
-        for column, value in (("event", event), ("actor", actor), ("request_id", request_id)):
-            if value:
-                sql += f" AND {column} = %s"
-                args.append(value)
-        if since_ts is not None:
-            sql += " AND ts >= %s"
-            args.append(since_ts)
-        sql += " ORDER BY seq LIMIT %s"
-        args.append(max(1, min(limit, 1000)))
+        where, args = query_filters(event=event, actor=actor, request_id=request_id, since_seq=since_seq,
+                                    since_ts=since_ts, limit=limit, mark="%s")
+        sql = f"SELECT {_COLUMNS} FROM audit {where}"  # noqa: S608 - constants and query_filters' text
         async with self.backend.connection() as conn:
             cur = await conn.cursor(row_factory=tuple_row).execute(sql, args)
             rows = await cur.fetchall()

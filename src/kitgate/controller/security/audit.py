@@ -39,6 +39,24 @@ def record_digest(prev_hash: str, seq: int, ts: float, event: str, actor: str | 
     return hashlib.sha256(body.encode()).hexdigest()
 
 
+def query_filters(*, event: str | None, actor: str | None, request_id: str | None, since_seq: int,
+                  since_ts: float | None, limit: int, mark: str) -> tuple[str, list[Any]]:
+    """The `WHERE … ORDER BY seq LIMIT …` of an audit query and its arguments, for both engines (`mark`: the
+    driver's placeholder, ? or %s). Only the column names below are ever joined into the text; every value
+    is bound. The limit is clamped to 1..1000."""
+    sql = f"WHERE seq > {mark}"
+    args: list[Any] = [since_seq]
+    for column, value in (("event", event), ("actor", actor), ("request_id", request_id)):
+        if value:
+            sql += f" AND {column} = {mark}"
+            args.append(value)
+    if since_ts is not None:
+        sql += f" AND ts >= {mark}"
+        args.append(since_ts)
+    args.append(max(1, min(limit, 1000)))
+    return sql + f" ORDER BY seq LIMIT {mark}", args
+
+
 def encode_fields(fields: dict[str, Any]) -> str:
     """A record's data as stored and hashed (both engines): sorted keys, compact, long strings clipped."""
     return json.dumps({k: clip_field(k, v) for k, v in sorted(fields.items())}, separators=(",", ":"), default=str)
@@ -125,17 +143,9 @@ class AuditLog:
 
     def query(self, *, event: str | None = None, actor: str | None = None, request_id: str | None = None,
               since_seq: int = 0, since_ts: float | None = None, limit: int = 100) -> list[dict[str, Any]]:
-        sql = "SELECT * FROM audit WHERE seq > ?"
-        args: list[Any] = [since_seq]
-        for column, value in (("event", event), ("actor", actor), ("request_id", request_id)):
-            if value:
-                sql += f" AND {column} = ?"  # noqa: S608 - column names are the literals above
-                args.append(value)
-        if since_ts is not None:
-            sql += " AND ts >= ?"
-            args.append(since_ts)
-        sql += " ORDER BY seq LIMIT ?"
-        args.append(max(1, min(limit, 1000)))
+        where, args = query_filters(event=event, actor=actor, request_id=request_id, since_seq=since_seq,
+                                    since_ts=since_ts, limit=limit, mark="?")
+        sql = f"SELECT * FROM audit {where}"  # noqa: S608 - query_filters builds it from constants
         rows = self.db.connection().execute(sql, args).fetchall()
         return [
             {"seq": r["seq"], "ts": r["ts"], "event": r["event"], "actor": r["actor"], "ip": r["ip"],
