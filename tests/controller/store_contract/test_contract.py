@@ -378,6 +378,7 @@ def test_audit_queries_filter_alike_on_both_engines(engine: Engine) -> None:
             assert [r["actor"] for r in await b.audit.query(event="job_submitted")] == [
                 "alice", "bob", "alice' OR '1'='1"]
             assert [r["data"]["n"] for r in await b.audit.query(actor="alice")] == [0]
+            assert [r["data"]["n"] for r in await b.audit.query(actor="alice' OR '1'='1")] == [3]  # bound, literal
             assert [r["data"]["n"] for r in await b.audit.query(request_id="r1")] == [1]
             assert [r["data"]["n"] for r in await b.audit.query(since_seq=everything[1]["seq"])] == [2, 3]
             assert [r["data"]["n"] for r in await b.audit.query(since_ts=everything[2]["ts"])] == [2, 3]
