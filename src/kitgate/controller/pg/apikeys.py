@@ -44,21 +44,15 @@ class PgApiKeyStore:
 
     async def verify(self, key: str) -> tuple[Principal, ApiKeyRecord]:
         key_id = key_id_of(key)
-        async with self.backend.connection() as conn:
-            cur = await conn.execute("SELECT * FROM apikeys WHERE id=%s", (key_id,))
-            row = await cur.fetchone()
+        row = await self.backend.fetchone("SELECT * FROM apikeys WHERE id=%s", (key_id,))
         return principal_for(key, row, time.time())
 
     async def get(self, key_id: str) -> ApiKeyRecord | None:
-        async with self.backend.connection() as conn:
-            cur = await conn.execute("SELECT * FROM apikeys WHERE id=%s", (key_id,))
-            row = await cur.fetchone()
+        row = await self.backend.fetchone("SELECT * FROM apikeys WHERE id=%s", (key_id,))
         return record_from_row(row) if row else None
 
     async def list(self) -> list[ApiKeyRecord]:
-        async with self.backend.connection() as conn:
-            cur = await conn.execute("SELECT * FROM apikeys ORDER BY created_at")
-            rows = await cur.fetchall()
+        rows = await self.backend.fetchall("SELECT * FROM apikeys ORDER BY created_at")
         return [record_from_row(r) for r in rows]
 
     async def revoke(self, key_id: str) -> bool:

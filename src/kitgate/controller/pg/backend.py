@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
@@ -140,6 +140,18 @@ class PgBackend:
             return
         async with self.pool.connection() as conn:
             yield conn
+
+    async def fetchone(self, sql: str | bytes, args: Sequence[object] = ()) -> DictRow | None:
+        """One row of a read, on the current unit's connection or a pooled one (see `connection`)."""
+        async with self.connection() as conn:
+            cur = await conn.execute(sql, tuple(args))
+            return await cur.fetchone()
+
+    async def fetchall(self, sql: str | bytes, args: Sequence[object] = ()) -> list[DictRow]:
+        """Every row of a read, on the current unit's connection or a pooled one (see `connection`)."""
+        async with self.connection() as conn:
+            cur = await conn.execute(sql, tuple(args))
+            return await cur.fetchall()
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Connection]:

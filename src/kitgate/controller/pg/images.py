@@ -34,10 +34,8 @@ class PgImageStore:
                 (job_id, png, width, height, sha256, self.clock()))
 
     async def get(self, job_id: str) -> StoredImage | None:
-        async with self.backend.connection() as conn:
-            cur = await conn.execute(
-                "SELECT job_id, png, width, height, sha256, created_at FROM job_images WHERE job_id=%s", (job_id,))
-            row = await cur.fetchone()
+        row = await self.backend.fetchone(
+            "SELECT job_id, png, width, height, sha256, created_at FROM job_images WHERE job_id=%s", (job_id,))
         if row is None:
             return None
         return StoredImage(row["job_id"], bytes(row["png"]), int(row["width"]), int(row["height"]), row["sha256"],

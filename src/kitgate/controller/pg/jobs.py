@@ -76,13 +76,11 @@ class PgJobStore:
 
     # ---- reads ---------------------------------------------------------------------------------
     async def get(self, job_id: str) -> JobRecord | None:
-        async with self.backend.connection() as conn:
-            row = await self._one(conn, "SELECT * FROM jobs WHERE id=%s", (job_id,))
+        row = await self.backend.fetchone("SELECT * FROM jobs WHERE id=%s", (job_id,))
         return self._record(row) if row else None
 
     async def find_idempotent(self, owner: str, key: str) -> JobRecord | None:
-        async with self.backend.connection() as conn:
-            row = await self._one(conn, "SELECT * FROM jobs WHERE owner=%s AND idempotency_key=%s", (owner, key))
+        row = await self.backend.fetchone("SELECT * FROM jobs WHERE owner=%s AND idempotency_key=%s", (owner, key))
         return self._record(row) if row else None
 
     async def list(self, owner: str | None, limit: int, before_seq: int | None = None, status: str | None = None,
@@ -96,10 +94,8 @@ class PgJobStore:
                 clauses.append(column)
                 params.append(value)
         where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
-        async with self.backend.connection() as conn:
-            cur = await conn.execute(f"SELECT * FROM jobs {where} ORDER BY seq DESC LIMIT %s".encode(),  # noqa: S608
-                                     (*params, limit))
-            rows = await cur.fetchall()
+        sql = f"SELECT * FROM jobs {where} ORDER BY seq DESC LIMIT %s"  # noqa: S608 - clauses are constants
+        rows = await self.backend.fetchall(sql, (*params, limit))
         return [self._record(r) for r in rows]
 
     async def last(self, owner: str | None) -> JobRecord | None:
@@ -113,56 +109,45 @@ class PgJobStore:
         return True
 
     async def counts(self) -> dict[str, int]:
-        async with self.backend.connection() as conn:
-            cur = await conn.execute("SELECT status, COUNT(*) AS n FROM jobs GROUP BY status")
-            rows = await cur.fetchall()
+        rows = await self.backend.fetchall("SELECT status, COUNT(*) AS n FROM jobs GROUP BY status")
         return {r["status"]: int(r["n"]) for r in rows}
 
     async def workers(self) -> list[dict[str, Any]]:
         """Admin view; `credential` is the "<kind>:<id>" the worker id is bound to (ids, never secrets)."""
-        async with self.backend.connection() as conn:
-            cur = await conn.execute(
-                "SELECT id, labels, stage, state, job_id, first_seen, last_seen, credential FROM workers"
-                " ORDER BY last_seen DESC LIMIT 1000")
-            rows = await cur.fetchall()
+        rows = await self.backend.fetchall(
+            "SELECT id, labels, stage, state, job_id, first_seen, last_seen, credential FROM workers"
+            " ORDER BY last_seen DESC LIMIT 1000")
         return [{**r, "labels": list(r["labels"])} for r in rows]
 
     async def queue_position(self, job: JobRecord) -> int:
         """1 + the queued jobs (any owner) that a worker would look at before this one."""
         queued_at = job.queued_at or 0.0
-        async with self.backend.connection() as conn:
-            row = await self._one(
-                conn,
-                "SELECT COUNT(*) AS n FROM jobs WHERE status='queued' AND (queued_at<%s OR (queued_at=%s AND seq<%s))",
-                (queued_at, queued_at, job.seq))
+        row = await self.backend.fetchone(
+            "SELECT COUNT(*) AS n FROM jobs WHERE status='queued' AND (queued_at<%s OR (queued_at=%s AND seq<%s))",
+            (queued_at, queued_at, job.seq))
         return int(row["n"] if row else 0) + 1
 
     async def live_workers(self, seen_within_s: float) -> list[dict[str, Any]]:
         """Workers seen in the last `seen_within_s` seconds that did not say they stopped."""
-        async with self.backend.connection() as conn:
-            cur = await conn.execute(
-                "SELECT id, labels, stage FROM workers WHERE last_seen>=%s AND COALESCE(state, '')<>'stopped'",
-                (self.clock() - seen_within_s,))
-            rows = await cur.fetchall()
+        rows = await self.backend.fetchall(
+            "SELECT id, labels, stage FROM workers WHERE last_seen>=%s AND COALESCE(state, '')<>'stopped'",
+            (self.clock() - seen_within_s,))
         return [{"id": r["id"], "labels": list(r["labels"]), "stage": r["stage"]} for r in rows]
 
     async def worker_stage(self, worker_id: str) -> str | None:
-        async with self.backend.connection() as conn:
-            row = await self._one(conn, "SELECT stage FROM workers WHERE id=%s", (worker_id,))
+        row = await self.backend.fetchone("SELECT stage FROM workers WHERE id=%s", (worker_id,))
         return row["stage"] if row else None
 
     async def worker_credential(self, worker_id: str) -> str | None:
         """The "<kind>:<id>" credential `worker_id` is bound to (None: unknown or released); read-only."""
-        async with self.backend.connection() as conn:
-            row = await self._one(conn, "SELECT credential FROM workers WHERE id=%s", (worker_id,))
+        row = await self.backend.fetchone("SELECT credential FROM workers WHERE id=%s", (worker_id,))
         return row["credential"] if row else None
 
     async def has_claimable(self, labels: Iterable[str], policies: frozenset[str] | None = None) -> bool:
         """A read-only look: is any queued job for these labels (and policies) waiting?"""
         sql = ("SELECT EXISTS(SELECT 1 FROM jobs WHERE status='queued' AND labels <@ %s"
                " AND (%s::text[] IS NULL OR policy = ANY(%s::text[]))) AS any")
-        async with self.backend.connection() as conn:
-            row = await self._one(conn, sql, (Jsonb(sorted(set(labels))), *_policy_args(policies)))
+        row = await self.backend.fetchone(sql, (Jsonb(sorted(set(labels))), *_policy_args(policies)))
         return bool(row and row["any"])
 
     async def count_awaiting_approval(self, labels: Iterable[str], policies: frozenset[str] | None,
@@ -171,8 +156,7 @@ class PgJobStore:
         counted up to `cap` (the same match as a claim: labels a subset of the worker's, policy allowed)."""
         sql = ("SELECT COUNT(*) AS n FROM (SELECT 1 FROM jobs WHERE status='pending_approval' AND labels <@ %s"
                " AND (%s::text[] IS NULL OR policy = ANY(%s::text[])) LIMIT %s) AS awaiting")
-        async with self.backend.connection() as conn:
-            row = await self._one(conn, sql, (Jsonb(sorted(set(labels))), *_policy_args(policies), max(0, cap)))
+        row = await self.backend.fetchone(sql, (Jsonb(sorted(set(labels))), *_policy_args(policies), max(0, cap)))
         return int(row["n"] if row else 0)
 
     # ---- writes --------------------------------------------------------------------------------

@@ -54,15 +54,11 @@ class PgTokenStore:
         return principal, record
 
     async def get(self, jti: str) -> TokenRecord | None:
-        async with self.backend.connection() as conn:
-            cur = await conn.execute("SELECT * FROM tokens WHERE jti=%s", (jti,))
-            row = await cur.fetchone()
+        row = await self.backend.fetchone("SELECT * FROM tokens WHERE jti=%s", (jti,))
         return record_from_row(row) if row else None
 
     async def list(self) -> list[TokenRecord]:
-        async with self.backend.connection() as conn:
-            cur = await conn.execute("SELECT * FROM tokens ORDER BY created_at")
-            rows = await cur.fetchall()
+        rows = await self.backend.fetchall("SELECT * FROM tokens ORDER BY created_at")
         return [record_from_row(r) for r in rows]
 
     async def revoke(self, jti: str) -> bool:
@@ -72,8 +68,6 @@ class PgTokenStore:
             return cur.rowcount == 1
 
     async def has_admin(self) -> bool:
-        async with self.backend.connection() as conn:
-            cur = await conn.execute("SELECT scopes FROM tokens WHERE revoked_at IS NULL AND expires_at > %s",
-                                     (time.time(),))
-            rows = await cur.fetchall()
+        rows = await self.backend.fetchall(
+            "SELECT scopes FROM tokens WHERE revoked_at IS NULL AND expires_at > %s", (time.time(),))
         return grants_admin([r["scopes"] for r in rows])
